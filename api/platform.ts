@@ -1,0 +1,40 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createEventCodec, defaultCatalog, type Catalog } from '../streams/catalog/index.ts';
+import { createKeyStore, createPersonalDataCipher, loadMasterKey, type KeyStore } from '../streams/crypto/index.ts';
+import type { EventStore } from '../streams/eventstore/index.ts';
+import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
+import type { Config } from './config.ts';
+
+/** The parts of a running NovaCron, wired in this one place. */
+export interface Platform {
+  config: Config;
+  catalog: Catalog;
+  keys: KeyStore;
+  store: EventStore;
+  close(): Promise<void>;
+}
+
+export function openPlatform(config: Config): Platform {
+  mkdirSync(config.dataDir, { recursive: true });
+  const catalog = defaultCatalog();
+  const keys = createKeyStore({
+    path: join(config.dataDir, 'keys.db'),
+    masterKey: loadMasterKey({ value: config.masterKey, dataDir: config.dataDir }),
+  });
+  const store = createSqliteEventStore({
+    path: join(config.dataDir, 'events.db'),
+    codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) }),
+    sync: config.sqliteSync,
+  });
+  return {
+    config,
+    catalog,
+    keys,
+    store,
+    async close() {
+      await store.close();
+      keys.close();
+    },
+  };
+}

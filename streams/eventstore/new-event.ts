@@ -1,0 +1,54 @@
+import { v7 as uuidv7, validate as uuidValidate, version as uuidVersion } from 'uuid';
+import { NovaCronError } from '../errors/index.ts';
+import type { EventMetadata, NewEvent } from './port.ts';
+
+/** Largest event (stored data plus metadata, as UTF-8 JSON) the store accepts. */
+export const MAX_EVENT_BYTES = 1024 * 1024;
+
+export const newEventId = (): string => uuidv7();
+
+export const isEventId = (value: unknown): value is string =>
+  typeof value === 'string' && uuidValidate(value) && uuidVersion(value) === 7;
+
+/** Completes a caller's metadata with defaults; schemaVersion is set by the codec. */
+export function completeMetadata(event: NewEvent, now: Date): Omit<EventMetadata, 'schemaVersion'> {
+  if (event === null || typeof event !== 'object' || typeof event.type !== 'string') {
+    throw new NovaCronError('NC_VALIDATION', 'an event must be an object with a string type', { details: { field: 'type' } });
+  }
+  const input = event.metadata ?? {};
+  const eventId = input.eventId ?? newEventId();
+  if (!isEventId(eventId)) {
+    throw new NovaCronError('NC_VALIDATION', `metadata.eventId must be a UUIDv7, got ${JSON.stringify(eventId)}`, {
+      details: { field: 'metadata.eventId' },
+    });
+  }
+  const metadata: Omit<EventMetadata, 'schemaVersion'> = {
+    eventId,
+    tenantId: input.tenantId ?? null,
+    correlationId: input.correlationId ?? eventId,
+    causationId: input.causationId ?? null,
+    actor: input.actor ?? 'system',
+    occurredAt: input.occurredAt ?? now.toISOString(),
+  };
+  if (input.traceparent !== undefined) metadata.traceparent = input.traceparent;
+  for (const [field, value] of Object.entries(metadata)) {
+    if (value !== null && typeof value !== 'string') {
+      throw new NovaCronError('NC_VALIDATION', `metadata.${field} must be a string`, { details: { field: `metadata.${field}` } });
+    }
+  }
+  if (Number.isNaN(Date.parse(metadata.occurredAt))) {
+    throw new NovaCronError('NC_VALIDATION', 'metadata.occurredAt must be an ISO-8601 instant', {
+      details: { field: 'metadata.occurredAt' },
+    });
+  }
+  return metadata;
+}
+
+export function assertEventSize(type: string, dataJson: string, metadataJson: string): void {
+  const bytes = Buffer.byteLength(dataJson) + Buffer.byteLength(metadataJson);
+  if (bytes > MAX_EVENT_BYTES) {
+    throw new NovaCronError('NC_EVENT_TOO_LARGE', `event ${type} is ${bytes} bytes; the limit is ${MAX_EVENT_BYTES}`, {
+      details: { type, bytes, limit: MAX_EVENT_BYTES },
+    });
+  }
+}
