@@ -404,7 +404,7 @@ export interface VmPaused {
   vmId: string;
 }
 
-/** A stopped VM was resized (the disk never shrinks). Schema version 1. */
+/** A stopped VM was resized (the disk never shrinks). Schema version 2. */
 export interface VmResized {
   /** VM id; the VM stream is vm-<vmId>. */
   vmId: string;
@@ -412,6 +412,10 @@ export interface VmResized {
   from: VmSize;
   /** Size after. */
   to: VmSize;
+  /** Quota reserved on the tenant for what grew (v2); null when nothing grew. Lets the sweeper tell a recorded resize from an abandoned one. Default: null. */
+  quotaReservationId: string | null;
+  /** Capacity reserved on the node for what grew (v2); null when nothing grew. Default: null. */
+  capacityReservationId: string | null;
 }
 
 /** Size of a VM (its spec without the image). */

@@ -45,7 +45,7 @@ export const samples: { [Type in EventType]: EventDataMap[Type] & Record<string,
   VmRestarted: { vmId: 'vm1', nodeId: 'n1' },
   VmPaused: { vmId: 'vm1' },
   VmResumed: { vmId: 'vm1' },
-  VmResized: { vmId: 'vm1', from: size, to: { vcpus: 4, memoryMiB: 8192, diskGiB: 80 } },
+  VmResized: { vmId: 'vm1', from: size, to: { vcpus: 4, memoryMiB: 8192, diskGiB: 80 }, quotaReservationId: 'qr1', capacityReservationId: 'cr1' },
   VmMigrationStarted: {
     vmId: 'vm1',
     migrationId: 'm1',

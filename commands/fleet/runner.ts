@@ -1,0 +1,43 @@
+import type { EventStore } from '../../streams/eventstore/index.ts';
+import { isNovaCronError } from '../../streams/errors/index.ts';
+import type { CommandContext } from '../handling/context.ts';
+import { handleCommand, readAggregate, type Aggregate, type CommandOutcome } from '../handling/handle-command.ts';
+import { createStreamLock } from '../handling/stream-lock.ts';
+
+export interface FleetHooks {
+  /** A command finished: its type, 'ok' or the error code, and how long it took. */
+  commandHandled?(type: string, outcome: string, seconds: number): void;
+  /** The saga undid a step (released a reservation) after a later step failed. */
+  compensated?(step: string): void;
+}
+
+/** Runs one command against one aggregate, with the context's metadata, reporting to the hooks. */
+export function createRunner(store: EventStore, hooks: FleetHooks = {}) {
+  const lock = createStreamLock();
+  return {
+    async run<Command extends { type: string }, State>(
+      aggregate: Aggregate<Command, State>,
+      streamId: string,
+      command: Command,
+      context: CommandContext,
+      tenantId: string | null = null,
+    ): Promise<CommandOutcome<State>> {
+      const started = performance.now();
+      try {
+        const outcome = await handleCommand(store, streamId, aggregate, command, context, { tenantId, lock });
+        hooks.commandHandled?.(command.type, 'ok', (performance.now() - started) / 1000);
+        return outcome;
+      } catch (error) {
+        hooks.commandHandled?.(command.type, isNovaCronError(error) ? error.code : 'error', (performance.now() - started) / 1000);
+        throw error;
+      }
+    },
+    read<Command, State>(aggregate: Aggregate<Command, State>, streamId: string) {
+      return readAggregate(store, streamId, aggregate);
+    },
+  };
+}
+
+export type Runner = ReturnType<typeof createRunner>;
+
+export const meta = (context: CommandContext) => ({ now: context.now.toISOString() });

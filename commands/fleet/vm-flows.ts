@@ -1,0 +1,405 @@
+/**
+ * Flows that touch several aggregates. Each append is atomic on one stream
+ * only, so each flow is a saga: every step is an event, a failure before the
+ * VM records its part appends the compensating releases, and the sweeper
+ * (sweeper.ts) settles whatever a crash leaves half-done.
+ */
+import type { VmSpec } from '../../schemas/generated/events.ts';
+import type { EventStore } from '../../streams/eventstore/index.ts';
+import { isNovaCronError, NovaCronError } from '../../streams/errors/index.ts';
+import type { CommandContext } from '../handling/context.ts';
+import { rankCandidates, type PlacementPolicy } from '../placement/policy.ts';
+import type { FleetDirectory } from '../placement/directory.ts';
+import { notFound } from '../shared/errors.ts';
+import type { Vm } from '../vm/state.ts';
+import { aggregates, streamOf } from './aggregates.ts';
+import { meta, type FleetHooks, type Runner } from './runner.ts';
+
+export interface VmFlowDeps {
+  store: EventStore;
+  runner: Runner;
+  directory: FleetDirectory;
+  hooks: FleetHooks;
+  newId: () => string;
+  /** How long a reservation may wait for its VM before the sweeper settles it. */
+  reservationTimeoutMs: number;
+}
+
+export interface CreateVmInput {
+  tenantId: string;
+  name: string;
+  spec: VmSpec;
+  regionId?: string | null;
+  placement?: PlacementPolicy;
+  start?: boolean;
+  sshPublicKeys?: string[];
+  userData?: string | null;
+  labels?: Record<string, string>;
+}
+
+export interface VmResult {
+  vm: Vm;
+  streamId: string;
+  revision: number;
+  position: number;
+}
+
+/** Errors that mean "this node can't take it": try the next candidate. */
+const NEXT_CANDIDATE = new Set(['NC_CAPACITY_EXHAUSTED', 'NC_INVALID_STATE', 'NC_NOT_FOUND']);
+
+export function createVmFlows({ store, runner, directory, hooks, newId, reservationTimeoutMs }: VmFlowDeps) {
+  const expiry = (context: CommandContext) => new Date(context.now.getTime() + reservationTimeoutMs).toISOString();
+
+  async function compensate(step: string, action: () => Promise<unknown>): Promise<void> {
+    try {
+      await action();
+      hooks.compensated?.(step);
+    } catch {
+      // The sweeper releases what is left once the reservation expires.
+    }
+  }
+
+  async function requireVm(vmId: string): Promise<{ vm: Vm; revision: number }> {
+    const { state, revision } = await runner.read(aggregates.vm, streamOf.vm(vmId));
+    if (state === null) throw notFound('vm', vmId);
+    return { vm: state, revision };
+  }
+
+  /** Reserves capacity on the best node that has room; null when none does. */
+  async function reserveOnSomeNode(
+    context: CommandContext,
+    query: { regionIds: readonly string[]; policy: PlacementPolicy; exclude?: readonly string[] },
+    vmId: string,
+    spec: { vcpus: number; memoryMiB: number; diskGiB: number },
+    reservationId: string,
+  ) {
+    await directory.refresh();
+    const resources = { vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, diskGiB: spec.diskGiB };
+    for (const node of rankCandidates(directory, { ...query, resources })) {
+      try {
+        await runner.run(aggregates.node, streamOf.node(node.nodeId), {
+          type: 'ReserveCapacity',
+          data: { nodeId: node.nodeId, reservationId, vmId, resources, expiresAt: expiry(context) },
+          metadata: meta(context),
+        }, context);
+        return node;
+      } catch (error) {
+        if (isNovaCronError(error) && NEXT_CANDIDATE.has(error.code)) continue;
+        throw error;
+      }
+    }
+    return null;
+  }
+
+  const noRoom = (regionIds: readonly string[], spec: object) =>
+    new NovaCronError('NC_CAPACITY_EXHAUSTED', `no node in ${regionIds.join(', ') || 'any allowed region'} has room for the VM`, {
+      details: { regions: [...regionIds], requested: spec },
+    });
+
+  return {
+    /** The reservation saga: quota on the tenant → capacity on a node → the VM → commit both. */
+    async create(context: CommandContext, input: CreateVmInput): Promise<VmResult> {
+      const vmId = newId();
+      const tenantStream = streamOf.tenant(input.tenantId);
+      const tenant = await runner.read(aggregates.tenant, tenantStream);
+      if (tenant.state === null || tenant.state.status === 'deleted') throw notFound('tenant', input.tenantId);
+      if (input.regionId) {
+        await directory.refresh();
+        const region = directory.region(input.regionId);
+        if (!region) throw notFound('region', input.regionId);
+        if (region.retired) {
+          throw new NovaCronError('NC_REGION_RETIRED', `region ${input.regionId} is retired and takes no placements`, {
+            details: { regionId: input.regionId },
+          });
+        }
+      }
+      const regionIds = input.regionId ? [input.regionId] : tenant.state.allowedRegions;
+      const { vcpus, memoryMiB, diskGiB } = input.spec;
+      const quotaReservationId = newId();
+      await runner.run(aggregates.tenant, tenantStream, {
+        type: 'ReserveQuota',
+        data: {
+          tenantId: input.tenantId,
+          reservationId: quotaReservationId,
+          vmId,
+          resources: { vms: 1, vcpus, memoryMiB, diskGiB },
+          expiresAt: expiry(context),
+          regionId: input.regionId ?? null,
+        },
+        metadata: meta(context),
+      }, context);
+      const releaseQuota = () =>
+        compensate('quota', () =>
+          runner.run(aggregates.tenant, tenantStream, {
+            type: 'ReleaseQuota',
+            data: { tenantId: input.tenantId, reason: 'compensated', reservationId: quotaReservationId },
+            metadata: meta(context),
+          }, context),
+        );
+
+      const capacityReservationId = newId();
+      let node;
+      try {
+        node = await reserveOnSomeNode(context, { regionIds, policy: input.placement ?? 'balanced' }, vmId, input.spec, capacityReservationId);
+      } catch (error) {
+        await releaseQuota();
+        throw error;
+      }
+      if (!node) {
+        await releaseQuota();
+        throw noRoom(regionIds, { vcpus, memoryMiB, diskGiB });
+      }
+      const nodeStream = streamOf.node(node.nodeId);
+
+      let created;
+      try {
+        created = await runner.run(aggregates.vm, streamOf.vm(vmId), {
+          type: 'CreateVm',
+          data: {
+            vmId,
+            tenantId: input.tenantId,
+            name: input.name,
+            spec: input.spec,
+            regionId: node.regionId,
+            clusterId: node.clusterId,
+            nodeId: node.nodeId,
+            quotaReservationId,
+            capacityReservationId,
+            sshPublicKeys: input.sshPublicKeys ?? [],
+            userData: input.userData ?? null,
+            labels: input.labels ?? {},
+            start: input.start ?? false,
+          },
+          metadata: meta(context),
+        }, context, input.tenantId);
+      } catch (error) {
+        await compensate('capacity', () =>
+          runner.run(aggregates.node, nodeStream, {
+            type: 'ReleaseCapacity',
+            data: { nodeId: node.nodeId, reason: 'compensated', reservationId: capacityReservationId },
+            metadata: meta(context),
+          }, context),
+        );
+        await releaseQuota();
+        if (isNovaCronError(error, 'NC_STREAM_DELETED')) {
+          // The sweeper fenced this VM id: the saga took longer than the reservation timeout.
+          throw new NovaCronError('NC_SAGA_EXPIRED', 'the VM creation took longer than its reservations last; try again', {
+            retriable: true,
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      // The VM is recorded: from here nothing is undone. A failed commit is settled by the sweeper.
+      await Promise.allSettled([
+        runner.run(aggregates.tenant, tenantStream, {
+          type: 'CommitQuota',
+          data: { tenantId: input.tenantId, reservationId: quotaReservationId },
+          metadata: meta(context),
+        }, context),
+        runner.run(aggregates.node, nodeStream, {
+          type: 'CommitCapacity',
+          data: { nodeId: node.nodeId, reservationId: capacityReservationId },
+          metadata: meta(context),
+        }, context),
+      ]);
+      return { vm: created.state as Vm, streamId: created.streamId, revision: created.revision, position: created.position };
+    },
+
+    /**
+     * Resize (only when stopped): reserve what grows on the tenant and the node,
+     * record the new size with the reservation ids, commit, give back what shrank.
+     */
+    async resize(context: CommandContext, vmId: string, size: { vcpus?: number; memoryMiB?: number; diskGiB?: number }): Promise<VmResult> {
+      const { vm } = await requireVm(vmId);
+      const to = {
+        vcpus: size.vcpus ?? vm.spec.vcpus,
+        memoryMiB: size.memoryMiB ?? vm.spec.memoryMiB,
+        diskGiB: size.diskGiB ?? vm.spec.diskGiB,
+      };
+      const grow = {
+        vcpus: Math.max(0, to.vcpus - vm.spec.vcpus),
+        memoryMiB: Math.max(0, to.memoryMiB - vm.spec.memoryMiB),
+        diskGiB: Math.max(0, to.diskGiB - vm.spec.diskGiB),
+      };
+      const grows = grow.vcpus + grow.memoryMiB + grow.diskGiB > 0;
+      const tenantStream = streamOf.tenant(vm.tenantId);
+      const nodeStream = streamOf.node(vm.nodeId);
+      const quotaReservationId = newId();
+      const capacityReservationId = newId();
+      if (grows && vm.state === 'stopped' && to.diskGiB >= vm.spec.diskGiB) {
+        await runner.run(aggregates.tenant, tenantStream, {
+          type: 'ReserveQuota',
+          data: { tenantId: vm.tenantId, reservationId: quotaReservationId, vmId, resources: { vms: 0, ...grow }, expiresAt: expiry(context), regionId: null },
+          metadata: meta(context),
+        }, context);
+        try {
+          await runner.run(aggregates.node, nodeStream, {
+            type: 'ReserveCapacity',
+            data: { nodeId: vm.nodeId, reservationId: capacityReservationId, vmId, resources: grow, expiresAt: expiry(context) },
+            metadata: meta(context),
+          }, context);
+        } catch (error) {
+          await compensate('quota', () =>
+            runner.run(aggregates.tenant, tenantStream, {
+              type: 'ReleaseQuota',
+              data: { tenantId: vm.tenantId, reason: 'compensated', reservationId: quotaReservationId },
+              metadata: meta(context),
+            }, context),
+          );
+          throw error;
+        }
+      }
+      let resized;
+      try {
+        resized = await runner.run(aggregates.vm, streamOf.vm(vmId), {
+          type: 'ResizeVm',
+          data: { vmId, size: to, quotaReservationId: grows ? quotaReservationId : null, capacityReservationId: grows ? capacityReservationId : null },
+          metadata: meta(context),
+        }, context, vm.tenantId);
+      } catch (error) {
+        if (grows) {
+          await compensate('capacity', () =>
+            runner.run(aggregates.node, nodeStream, {
+              type: 'ReleaseCapacity',
+              data: { nodeId: vm.nodeId, reason: 'compensated', reservationId: capacityReservationId },
+              metadata: meta(context),
+            }, context),
+          );
+          await compensate('quota', () =>
+            runner.run(aggregates.tenant, tenantStream, {
+              type: 'ReleaseQuota',
+              data: { tenantId: vm.tenantId, reason: 'compensated', reservationId: quotaReservationId },
+              metadata: meta(context),
+            }, context),
+          );
+        }
+        throw error;
+      }
+      if (resized.events.length > 0) {
+        await Promise.allSettled([
+          grows &&
+            runner.run(aggregates.tenant, tenantStream, {
+              type: 'CommitQuota',
+              data: { tenantId: vm.tenantId, reservationId: quotaReservationId },
+              metadata: meta(context),
+            }, context),
+          grows &&
+            runner.run(aggregates.node, nodeStream, {
+              type: 'CommitCapacity',
+              data: { nodeId: vm.nodeId, reservationId: capacityReservationId },
+              metadata: meta(context),
+            }, context),
+        ]);
+        await Promise.allSettled([
+          runner.run(aggregates.tenant, tenantStream, {
+            type: 'ReleaseQuota',
+            data: { tenantId: vm.tenantId, reason: 'vm_resized', vmId, size: to },
+            metadata: meta(context),
+          }, context),
+          runner.run(aggregates.node, nodeStream, {
+            type: 'ReleaseCapacity',
+            data: { nodeId: vm.nodeId, reason: 'vm_resized', vmId, size: to },
+            metadata: meta(context),
+          }, context),
+        ]);
+      }
+      return { vm: resized.state as Vm, streamId: resized.streamId, revision: resized.revision, position: resized.position };
+    },
+
+    /**
+     * Migration: reserve on the target, start, then (the hypervisor driver here
+     * completes at once) complete; commit on the target and give the source back.
+     */
+    async migrate(
+      context: CommandContext,
+      vmId: string,
+      { kind, targetNodeId, allowedRegions, policy = 'balanced' }: { kind: 'cold' | 'warm' | 'live'; targetNodeId?: string; allowedRegions: readonly string[]; policy?: PlacementPolicy },
+    ): Promise<VmResult> {
+      const { vm } = await requireVm(vmId);
+      const reservationId = newId();
+      const migrationId = newId();
+      let target;
+      if (targetNodeId) {
+        await directory.refresh();
+        const node = directory.node(targetNodeId);
+        if (!node) throw notFound('node', targetNodeId);
+        if (!allowedRegions.includes(node.regionId)) {
+          throw new NovaCronError('NC_REGION_NOT_ALLOWED', `node ${targetNodeId} is in region ${node.regionId}, which the tenant may not use`, {
+            details: { nodeId: targetNodeId, regionId: node.regionId, allowedRegions: [...allowedRegions] },
+          });
+        }
+        if (targetNodeId === vm.nodeId) {
+          throw new NovaCronError('NC_VALIDATION', 'the target node is the node the VM is on', { details: { field: 'targetNodeId' } });
+        }
+        await runner.run(aggregates.node, streamOf.node(targetNodeId), {
+          type: 'ReserveCapacity',
+          data: { nodeId: targetNodeId, reservationId, vmId, resources: { vcpus: vm.spec.vcpus, memoryMiB: vm.spec.memoryMiB, diskGiB: vm.spec.diskGiB }, expiresAt: expiry(context) },
+          metadata: meta(context),
+        }, context);
+        target = node;
+      } else {
+        target = await reserveOnSomeNode(context, { regionIds: allowedRegions, policy, exclude: [vm.nodeId] }, vmId, vm.spec, reservationId);
+        if (!target) throw noRoom(allowedRegions, vm.spec);
+      }
+      const vmStream = streamOf.vm(vmId);
+      const releaseTarget = (reason: 'compensated') =>
+        compensate('capacity', () =>
+          runner.run(aggregates.node, streamOf.node(target.nodeId), {
+            type: 'ReleaseCapacity',
+            data: { nodeId: target.nodeId, reason, reservationId },
+            metadata: meta(context),
+          }, context),
+        );
+      try {
+        await runner.run(aggregates.vm, vmStream, {
+          type: 'MigrateVm',
+          data: { vmId, migrationId, kind, targetNodeId: target.nodeId, targetRegionId: target.regionId, capacityReservationId: reservationId },
+          metadata: meta(context),
+        }, context, vm.tenantId);
+      } catch (error) {
+        await releaseTarget('compensated');
+        throw error;
+      }
+      const completed = await runner.run(aggregates.vm, vmStream, {
+        type: 'CompleteVmMigration',
+        data: { vmId, migrationId },
+        metadata: meta(context),
+      }, context, vm.tenantId);
+      await Promise.allSettled([
+        runner.run(aggregates.node, streamOf.node(target.nodeId), {
+          type: 'CommitCapacity',
+          data: { nodeId: target.nodeId, reservationId },
+          metadata: meta(context),
+        }, context),
+        runner.run(aggregates.node, streamOf.node(vm.nodeId), {
+          type: 'ReleaseCapacity',
+          data: { nodeId: vm.nodeId, reason: 'vm_migrated', vmId },
+          metadata: meta(context),
+        }, context),
+      ]);
+      return { vm: completed.state as Vm, streamId: completed.streamId, revision: completed.revision, position: completed.position };
+    },
+
+    /** Delete (stops first if running), then give the quota and the node's capacity back. */
+    async remove(context: CommandContext, vmId: string): Promise<VmResult> {
+      const { vm } = await requireVm(vmId);
+      const deleted = await runner.run(aggregates.vm, streamOf.vm(vmId), { type: 'DeleteVm', data: { vmId }, metadata: meta(context) }, context, vm.tenantId);
+      await Promise.allSettled([
+        runner.run(aggregates.tenant, streamOf.tenant(vm.tenantId), {
+          type: 'ReleaseQuota',
+          data: { tenantId: vm.tenantId, reason: 'vm_deleted', vmId },
+          metadata: meta(context),
+        }, context),
+        runner.run(aggregates.node, streamOf.node(vm.nodeId), {
+          type: 'ReleaseCapacity',
+          data: { nodeId: vm.nodeId, reason: 'vm_deleted', vmId },
+          metadata: meta(context),
+        }, context),
+      ]);
+      return { vm: deleted.state as Vm, streamId: deleted.streamId, revision: deleted.revision, position: deleted.position };
+    },
+  };
+}
+
+export type VmFlows = ReturnType<typeof createVmFlows>;

@@ -1,0 +1,109 @@
+import type { EventStore, NewEvent, RecordedEvent } from '../../streams/eventstore/index.ts';
+import { isWrongExpectedRevision, loadAggregate, newEventId } from '../../streams/eventstore/index.ts';
+import type { Decider, DomainEvent } from '../decider.ts';
+import type { CommandContext } from './context.ts';
+import { backoffDelay, delay } from './retry.ts';
+import type { StreamLock } from './stream-lock.ts';
+
+/**
+ * A stored event as a decider sees it. The cast is sound: the store validated the
+ * data against the event's Avro schema before appending it, and upcasts old
+ * versions on read, so data always has the generated type of its event type.
+ */
+export const toDomainEvent = (event: RecordedEvent): DomainEvent => ({ type: event.type, data: event.data }) as unknown as DomainEvent;
+
+export interface Aggregate<Command, State> {
+  decider: Decider<Command, DomainEvent, State>;
+  /** Snapshot every this many events (state must hold no personal data); omit for short streams. */
+  snapshot?: { version: number; every: number };
+}
+
+export interface CommandOutcome<State> {
+  streamId: string;
+  /** Revision of the stream's last event after the command. */
+  revision: number;
+  /** Global position of the stream's last event after the command. */
+  position: number;
+  /** What the command recorded; [] when it changed nothing (an idempotent no-op). */
+  events: DomainEvent[];
+  /** State after the command. */
+  state: State;
+}
+
+export interface HandleOptions {
+  /** Tenant whose key encrypts personal data in these events (the aggregate's owner). */
+  tenantId?: string | null;
+  /** Revision conflicts retried before giving up (reload, decide again). Default 8. */
+  maxRetries?: number;
+  /** Queues commands on the same stream in this process (see stream-lock.ts). */
+  lock?: StreamLock;
+}
+
+/**
+ * Loads the aggregate (snapshot + tail), decides, appends with the revision it
+ * decided on. A revision conflict means someone else wrote first: reload and
+ * decide again, with jittered backoff, a bounded number of times. Nothing else
+ * is retried: domain errors, validation errors and infrastructure errors go
+ * straight back to the caller, and a failed command appends nothing.
+ */
+export async function handleCommand<Command, State>(
+  store: EventStore,
+  streamId: string,
+  aggregate: Aggregate<Command, State>,
+  command: Command | ((state: State) => Command),
+  context: CommandContext,
+  { tenantId = null, maxRetries = 8, lock }: HandleOptions = {},
+): Promise<CommandOutcome<State>> {
+  if (lock) return lock.run(streamId, () => handleCommand(store, streamId, aggregate, command, context, { tenantId, maxRetries }));
+  const { decider, snapshot } = aggregate;
+  for (let attempt = 0; ; attempt++) {
+    const loaded = await loadAggregate(store, streamId, {
+      initialState: decider.initialState,
+      evolve: (state, event) => decider.evolve(state, toDomainEvent(event)),
+      snapshot,
+    });
+    const decided = decider.decide(typeof command === 'function' ? (command as (s: State) => Command)(loaded.state) : command, loaded.state);
+    if (decided.length === 0) {
+      const [last] = await store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 });
+      return { streamId, revision: loaded.revision, position: last?.position ?? 0, events: [], state: loaded.state };
+    }
+    const occurredAt = context.now.toISOString();
+    const events: NewEvent[] = decided.map((event) => ({
+      type: event.type,
+      data: event.data as unknown as Record<string, unknown>,
+      metadata: {
+        eventId: newEventId(),
+        tenantId,
+        correlationId: context.correlationId,
+        causationId: context.causationId ?? null,
+        actor: context.actor,
+        occurredAt,
+        ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+      },
+    }));
+    try {
+      const result = await store.append(streamId, events, {
+        expectedRevision: loaded.revision < 0 ? 'no_stream' : loaded.revision,
+      });
+      const state = decided.reduce((s, e) => decider.evolve(s, e), loaded.state);
+      return { streamId, revision: result.revision, position: result.position, events: decided, state };
+    } catch (error) {
+      if (!isWrongExpectedRevision(error) || attempt >= maxRetries) throw error;
+      await delay(backoffDelay(attempt));
+    }
+  }
+}
+
+/** Folds an aggregate without deciding anything (strong reads). */
+export async function readAggregate<Command, State>(
+  store: EventStore,
+  streamId: string,
+  aggregate: Aggregate<Command, State>,
+): Promise<{ state: State; revision: number }> {
+  const loaded = await loadAggregate(store, streamId, {
+    initialState: aggregate.decider.initialState,
+    evolve: (state, event) => aggregate.decider.evolve(state, toDomainEvent(event)),
+    snapshot: aggregate.snapshot,
+  });
+  return { state: loaded.state, revision: loaded.revision };
+}

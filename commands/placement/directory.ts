@@ -1,0 +1,90 @@
+import type { EventStore } from '../../streams/eventstore/index.ts';
+import { toDomainEvent } from '../handling/handle-command.ts';
+import { evolve as evolveNode, type Node, type NodeEvent } from '../node/state.ts';
+
+export interface RegionInfo {
+  regionId: string;
+  retired: boolean;
+}
+
+export interface ClusterInfo {
+  clusterId: string;
+  regionId: string | null;
+  healthy: boolean;
+}
+
+const CATEGORIES = ['node', 'region', 'cluster'];
+
+/**
+ * What placement needs to know about the fleet: every node's state (folded with
+ * the node decider's own `evolve`), regions and clusters. It catches up from
+ * the event store's log on each `refresh()`, reading only what is new. It may
+ * be a moment stale; that is safe, because a reservation is decided on the node
+ * stream itself, with its expected revision, and a full node is skipped.
+ */
+export function createFleetDirectory(store: EventStore) {
+  const nodes = new Map<string, Node>();
+  const regions = new Map<string, RegionInfo>();
+  const clusters = new Map<string, ClusterInfo>();
+  let position = 0;
+  let refreshing: Promise<void> | null = null;
+
+  async function catchUp(): Promise<void> {
+    for (;;) {
+      const page = await store.readAll({ fromPosition: position + 1, maxCount: 1000, filter: { categories: CATEGORIES } });
+      for (const recorded of page) {
+        position = recorded.position;
+        const event = toDomainEvent(recorded);
+        switch (event.type) {
+          case 'RegionAdded':
+            regions.set(event.data.regionId, { regionId: event.data.regionId, retired: false });
+            break;
+          case 'RegionRetired': {
+            const region = regions.get(event.data.regionId);
+            if (region) region.retired = true;
+            break;
+          }
+          case 'ClusterJoined':
+            clusters.set(event.data.clusterId, { clusterId: event.data.clusterId, regionId: event.data.regionId, healthy: true });
+            break;
+          case 'ClusterLeft': {
+            const cluster = clusters.get(event.data.clusterId);
+            if (cluster) cluster.regionId = null;
+            break;
+          }
+          case 'ClusterHealthReported': {
+            const cluster = clusters.get(event.data.clusterId);
+            if (cluster) cluster.healthy = event.data.healthy;
+            break;
+          }
+          default:
+            if (recorded.streamId.startsWith('node-')) {
+              const nodeId = recorded.streamId.slice('node-'.length);
+              const next = evolveNode(nodes.get(nodeId) ?? null, event as NodeEvent);
+              if (next) nodes.set(nodeId, next);
+            }
+        }
+      }
+      if (page.length < 1000) return;
+    }
+  }
+
+  return {
+    /** Reads what is new in the log; concurrent callers share one read. */
+    refresh(): Promise<void> {
+      refreshing ??= catchUp().finally(() => {
+        refreshing = null;
+      });
+      return refreshing;
+    },
+    node: (nodeId: string): Node | undefined => nodes.get(nodeId),
+    nodes: (): Node[] => [...nodes.values()],
+    region: (regionId: string): RegionInfo | undefined => regions.get(regionId),
+    cluster: (clusterId: string): ClusterInfo | undefined => clusters.get(clusterId),
+    get position() {
+      return position;
+    },
+  };
+}
+
+export type FleetDirectory = ReturnType<typeof createFleetDirectory>;
