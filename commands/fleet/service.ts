@@ -53,7 +53,7 @@ export function createFleetService({
     throw new TypeError('createFleetService: reservationTimeoutMs must be an integer >= 100');
   }
   const runner = createRunner(store, hooks);
-  const vms = createVmFlows({ store, runner, directory, hooks, newId, reservationTimeoutMs });
+  const vms = createVmFlows({ runner, directory, hooks, newId, reservationTimeoutMs });
 
   async function execute<K extends Kind>(
     kind: K,

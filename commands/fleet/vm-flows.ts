@@ -5,7 +5,6 @@
  * (sweeper.ts) settles whatever a crash leaves half-done.
  */
 import type { VmSpec } from '../../schemas/generated/events.ts';
-import type { EventStore } from '../../streams/eventstore/index.ts';
 import { isNovaCronError, NovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
 import { rankCandidates, type PlacementPolicy } from '../placement/policy.ts';
@@ -16,7 +15,6 @@ import { aggregates, streamOf } from './aggregates.ts';
 import { meta, type FleetHooks, type Runner } from './runner.ts';
 
 export interface VmFlowDeps {
-  store: EventStore;
   runner: Runner;
   directory: FleetDirectory;
   hooks: FleetHooks;
@@ -47,7 +45,7 @@ export interface VmResult {
 /** Errors that mean "this node can't take it": try the next candidate. */
 const NEXT_CANDIDATE = new Set(['NC_CAPACITY_EXHAUSTED', 'NC_INVALID_STATE', 'NC_NOT_FOUND']);
 
-export function createVmFlows({ store, runner, directory, hooks, newId, reservationTimeoutMs }: VmFlowDeps) {
+export function createVmFlows({ runner, directory, hooks, newId, reservationTimeoutMs }: VmFlowDeps) {
   const expiry = (context: CommandContext) => new Date(context.now.getTime() + reservationTimeoutMs).toISOString();
 
   async function compensate(step: string, action: () => Promise<unknown>): Promise<void> {
