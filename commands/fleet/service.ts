@@ -145,6 +145,17 @@ export function createFleetService({
       return { ...outcome, vmIds, failedMigrations: failed };
     },
 
+    /** Starts a stopped VM; a suspended tenant starts nothing. */
+    async startVm(context: CommandContext, vmId: string) {
+      const { state: vm } = await runner.read(aggregates.vm, streamOf.vm(vmId));
+      if (vm === null) throw notFound('vm', vmId);
+      const tenant = await runner.read(aggregates.tenant, streamOf.tenant(vm.tenantId));
+      if (tenant.state?.status === 'suspended') {
+        throw new NovaCronError('NC_TENANT_SUSPENDED', `tenant ${vm.tenantId} is suspended and starts no VM`, { details: { tenantId: vm.tenantId } });
+      }
+      return execute('vm', vmId, { type: 'StartVm', data: { vmId } }, context, vm.tenantId);
+    },
+
     async createVm(context: CommandContext, input: Parameters<typeof vms.create>[1]): Promise<VmResult> {
       return vms.create(context, input);
     },

@@ -75,3 +75,108 @@ describe('reservation sweeper', () => {
     expect(await sweeper.sweep()).toMatchObject({ released: 0, committed: 0 });
   });
 });
+
+describe('VM lifecycle across aggregates', () => {
+  it('resize, migrate and delete keep the tenant and node ledgers equal to what the VM holds', async () => {
+    t = testFleet();
+    const { tenantId } = await seedFleet(t, { nodes: 2 });
+    const ctx = () => t.context(`tenant:${tenantId}:u`);
+    const created = await t.fleet.createVm(ctx(), { tenantId, name: 'web', spec: { vcpus: 2, memoryMiB: 2048, diskGiB: 20, image: 'debian-12' } });
+    const vmId = created.vm.vmId;
+    const ledgers = async () => {
+      const tenant = (await t.fleet.read('tenant', tenantId)).state as { used: Record<string, number>; reservations: object };
+      await t.fleet.directory.refresh();
+      const nodes = t.fleet.directory.nodes().map((n) => ({ nodeId: n.nodeId, used: n.used, reservations: n.reservations }));
+      return { tenant, nodes };
+    };
+    let l = await ledgers();
+    expect(l.tenant.used).toEqual({ vms: 1, vcpus: 2, memoryMiB: 2048, diskGiB: 20 });
+
+    const resized = await t.fleet.vms.resize(ctx(), vmId, { vcpus: 4, memoryMiB: 1024, diskGiB: 30 });
+    expect(resized.vm.spec).toMatchObject({ vcpus: 4, memoryMiB: 1024, diskGiB: 30 });
+    l = await ledgers();
+    expect(l.tenant.used).toEqual({ vms: 1, vcpus: 4, memoryMiB: 1024, diskGiB: 30 });
+    expect(l.tenant.reservations).toEqual({});
+    expect(l.nodes.find((n) => n.nodeId === created.vm.nodeId)?.used).toEqual({ vcpus: 4, memoryMiB: 1024, diskGiB: 30 });
+
+    await t.fleet.startVm(ctx(), vmId);
+    const migrated = await t.fleet.migrateVm(ctx(), vmId, { kind: 'live' });
+    expect(migrated.vm.state).toBe('running');
+    expect(migrated.vm.nodeId).not.toBe(created.vm.nodeId);
+    l = await ledgers();
+    expect(l.nodes.find((n) => n.nodeId === created.vm.nodeId)?.used).toEqual({ vcpus: 0, memoryMiB: 0, diskGiB: 0 });
+    expect(l.nodes.find((n) => n.nodeId === migrated.vm.nodeId)?.used).toEqual({ vcpus: 4, memoryMiB: 1024, diskGiB: 30 });
+
+    const deleted = await t.fleet.vms.remove(ctx(), vmId);
+    expect(deleted.vm.state).toBe('deleted');
+    l = await ledgers();
+    expect(l.tenant.used).toEqual({ vms: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0 });
+    for (const node of l.nodes) expect(node.used).toEqual({ vcpus: 0, memoryMiB: 0, diskGiB: 0 });
+  });
+
+  it('a resize the node cannot hold is refused and gives the quota reservation back', async () => {
+    t = testFleet();
+    const { tenantId } = await seedFleet(t, { nodes: 1, nodeVcpus: 4 });
+    const created = await t.fleet.createVm(t.context(), { tenantId, name: 'db', spec: { vcpus: 2, memoryMiB: 2048, diskGiB: 20, image: 'debian-12' } });
+    await expect(t.fleet.vms.resize(t.context(), created.vm.vmId, { vcpus: 8 })).rejects.toMatchObject({ code: 'NC_CAPACITY_EXHAUSTED' });
+    const tenant = (await t.fleet.read('tenant', tenantId)).state as { used: Record<string, number>; reservations: object };
+    expect(tenant.reservations).toEqual({});
+    expect(tenant.used.vcpus).toBe(2);
+  });
+
+  it('a suspended tenant cannot start a VM', async () => {
+    t = testFleet();
+    const { tenantId } = await seedFleet(t);
+    const created = await t.fleet.createVm(t.context(), { tenantId, name: 'x', spec });
+    await t.fleet.execute('tenant', tenantId, { type: 'SuspendTenant', data: { tenantId, reason: 'unpaid' } }, t.context());
+    await expect(t.fleet.startVm(t.context(), created.vm.vmId)).rejects.toMatchObject({ code: 'NC_TENANT_SUSPENDED' });
+  });
+
+  it('failing a node fails its VMs; deleting a tenant shreds its personal data', async () => {
+    t = testFleet();
+    const { tenantId } = await seedFleet(t);
+    const created = await t.fleet.createVm(t.context(), { tenantId, name: 'x', spec, sshPublicKeys: ['ssh-ed25519 AAAA test'] });
+    const failed = await t.fleet.failNode(t.context(), created.vm.nodeId, 'power');
+    expect(failed.vmIds).toEqual([created.vm.vmId]);
+    expect(((await t.fleet.read('vm', created.vm.vmId)).state as { state: string }).state).toBe('failed');
+
+    await t.fleet.vms.remove(t.context(), created.vm.vmId);
+    const [vmCreated] = await t.store.readStream(streamOf.vm(created.vm.vmId));
+    expect(vmCreated?.data.sshPublicKeys).toEqual(['ssh-ed25519 AAAA test']);
+    await t.fleet.deleteTenant(t.context(), tenantId);
+    const [shredded] = await t.store.readStream(streamOf.vm(created.vm.vmId));
+    expect(shredded?.data.sshPublicKeys).toEqual(['[redacted]']);
+  });
+});
+
+describe('sweeper after a crash mid-saga', () => {
+  it('commits reservations whose VM was recorded before the commit step', async () => {
+    t = testFleet({ reservationTimeoutMs: 100 });
+    const { tenantId } = await seedFleet(t);
+    const runner = createRunner(t.store);
+    const ctx = { ...t.context(), now: new Date(Date.now() - 60_000) };
+    const meta = { now: ctx.now.toISOString() };
+    const expiresAt = new Date(Date.now() - 30_000).toISOString();
+    // Steps 1-3 of the saga, then a crash before the commits.
+    await runner.run(aggregates.tenant, streamOf.tenant(tenantId), {
+      type: 'ReserveQuota',
+      data: { tenantId, reservationId: 'q1', vmId: 'v1', resources: { vms: 1, vcpus: 1, memoryMiB: 1024, diskGiB: 10 }, expiresAt, regionId: null },
+      metadata: meta,
+    }, ctx);
+    await runner.run(aggregates.node, streamOf.node('eu-west-n0'), {
+      type: 'ReserveCapacity',
+      data: { nodeId: 'eu-west-n0', reservationId: 'c1', vmId: 'v1', resources: { vcpus: 1, memoryMiB: 1024, diskGiB: 10 }, expiresAt },
+      metadata: meta,
+    }, ctx);
+    await runner.run(aggregates.vm, streamOf.vm('v1'), {
+      type: 'CreateVm',
+      data: { vmId: 'v1', tenantId, name: 'v1', spec, regionId: 'eu-west', nodeId: 'eu-west-n0', quotaReservationId: 'q1', capacityReservationId: 'c1' },
+      metadata: meta,
+    }, ctx, tenantId);
+    const sweeper = createReservationSweeper({ store: t.store, runner, graceMs: 0 });
+    expect(await sweeper.sweep()).toMatchObject({ committed: 2, released: 0 });
+    const tenant = (await t.fleet.read('tenant', tenantId)).state as { used: Record<string, number>; reservations: object };
+    expect(tenant.used.vms).toBe(1);
+    expect(tenant.reservations).toEqual({});
+  });
+});
