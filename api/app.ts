@@ -1,0 +1,123 @@
+import { join } from 'node:path';
+import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerOptions,
+  type RawReplyDefaultExpression,
+  type RawRequestDefaultExpression,
+  type RawServerDefault,
+} from 'fastify';
+import packageJson from '../package.json' with { type: 'json' };
+import { NovaCronError } from '../streams/errors/index.ts';
+import { openApiDatabase } from './api-db.ts';
+import { apiKeyRoutes } from './auth/api-key-routes.ts';
+import { createApiKeyStore } from './auth/api-keys.ts';
+import { loadJwtSecret } from './auth/jwt-secret.ts';
+import { auth } from './auth/plugin.ts';
+import type { Config } from './config.ts';
+import { CORRELATION_HEADER, correlationId } from './http/correlation.ts';
+import { clientErrorHandler, errorHandling, frameworkErrors } from './http/error-handling.ts';
+import { openApi } from './http/openapi.ts';
+import { opsRoutes } from './http/ops-routes.ts';
+import { idempotency } from './idempotency/plugin.ts';
+import { createIdempotencyStore } from './idempotency/store.ts';
+import { createMetrics, type AppMetrics } from './metrics/metrics.ts';
+import type { Platform } from './platform.ts';
+
+/** The Fastify instance of the API, typed with the TypeBox type provider. */
+export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/**
+ * A route plugin: an encapsulated Fastify plugin whose routes declare their
+ * schemas with TypeBox (params, querystring, body, and every response status,
+ * errors through `errorResponses(…)`). Options are closed over:
+ * `export const tenantCommands = (deps: Deps): RoutePlugin => async (app) => { … }`.
+ */
+export type RoutePlugin = FastifyPluginAsyncTypebox;
+
+export const BODY_LIMIT_BYTES = 1024 * 1024;
+
+/** Probes and scrapes come every few seconds: no "incoming request"/"request completed" lines for them (their failures are still logged). */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+const isProbe = (request: { url?: string | undefined }): boolean => PROBES.has((request.url ?? '').split('?')[0] ?? '');
+
+export interface AppOptions {
+  platform: Platform;
+  config: Config;
+  /** Whether a tenant exists (and is not deleted); API keys are only created for existing tenants. */
+  tenantExists: (tenantId: string) => Promise<boolean>;
+  /** Fastify/pino logger options; default `{ level: config.logLevel }` (JSON lines on stdout). `false` silences. */
+  logger?: FastifyServerOptions['logger'];
+  /** Route plugins registered after auth, idempotency and the error handler, so all of them apply. */
+  extraPlugins?: readonly RoutePlugin[];
+  /** Clock (epoch ms) for Idempotency-Key expiry. */
+  now?: () => number;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** This app's Prometheus registry and the helpers the command side records with. */
+    metrics: AppMetrics;
+  }
+}
+
+/**
+ * Builds the HTTP API: TypeBox validation, 1 MiB body limit, one error format,
+ * correlation ids, auth (JWT or API key) on /v1, Idempotency-Key, OpenAPI at
+ * /docs, /healthz, /readyz, /metrics, then `extraPlugins`. The app owns
+ * `<dataDir>/api.db` and closes it with itself; the platform stays the
+ * caller's. Plugins load on `ready()`, `listen()` or the first `inject()`.
+ */
+export function buildApp({ platform, config, tenantExists, logger, extraPlugins = [], now = Date.now }: AppOptions): App {
+  const app = Fastify({
+    logger: logger ?? { level: config.logLevel },
+    bodyLimit: BODY_LIMIT_BYTES,
+    genReqId: correlationId,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'correlationId', disableRequestLogging: isProbe }),
+    // Shutdown answers 503 NC_SHUTTING_DOWN through the error handler (below) instead of Fastify's own body.
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
+    routerOptions: { maxParamLength: 256 },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  // JSON only: anything else is 415 NC_UNSUPPORTED_MEDIA_TYPE.
+  app.removeContentTypeParser('text/plain');
+
+  const metrics = createMetrics();
+  app.decorate('metrics', metrics);
+
+  const db = openApiDatabase(join(config.dataDir, 'api.db'), { sync: config.sqliteSync });
+  const apiKeys = createApiKeyStore(db);
+  const idempotencyStore = createIdempotencyStore(db, { ttlMs: config.idempotencyTtlHours * 3_600_000 });
+  const secret = loadJwtSecret({ value: config.jwtSecret, dataDir: config.dataDir });
+
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header(CORRELATION_HEADER, request.id);
+    if (closing) throw new NovaCronError('NC_SHUTTING_DOWN', 'this instance is shutting down; retry, another instance will answer');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpRequests.inc({ route: request.routeOptions.url ?? '(unmatched)', method: request.method, status: String(reply.statusCode) });
+  });
+  app.addHook('onClose', async () => {
+    metrics.registry.clear();
+    db.close();
+  });
+
+  app.register(errorHandling);
+  app.register(openApi, { version: packageJson.version });
+  app.register(auth, { secret, apiKeys });
+  app.register(idempotency, { store: idempotencyStore, now });
+  app.register(opsRoutes, { store: platform.store, metrics });
+  app.register(apiKeyRoutes, { apiKeys, tenantExists });
+  for (const plugin of extraPlugins) app.register(plugin);
+  return app;
+}

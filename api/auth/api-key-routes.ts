@@ -1,0 +1,96 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
+import { NovaCronError } from '../../streams/errors/index.ts';
+import { errorResponses } from '../http/error-schema.ts';
+import { TenantId } from '../http/params.ts';
+import type { ApiKeyStore } from './api-keys.ts';
+import { principalOf, requireRoles } from './guards.ts';
+
+export interface ApiKeyRoutesOptions {
+  apiKeys: ApiKeyStore;
+  tenantExists: (tenantId: string) => Promise<boolean>;
+}
+
+const ApiKeyRole = Type.Enum(['tenant-admin', 'tenant-user'], { description: 'Role the key acts with, for its tenant only.' });
+const ApiKeyId = Type.String({ pattern: '^[0-9a-f]{16}$', description: 'The id part of the key (nck_<id>_<secret>).' });
+
+const ApiKey = Type.Object(
+  {
+    id: ApiKeyId,
+    tenantId: Type.String(),
+    role: ApiKeyRole,
+    name: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+    revokedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+  },
+  { additionalProperties: false, description: 'The key, now revoked' },
+);
+
+const CreatedApiKey = Type.Object(
+  {
+    id: ApiKeyId,
+    key: Type.String({ description: 'The key to send as X-API-Key. Shown only in this answer: NovaCron stores only its hash.' }),
+    tenantId: Type.String(),
+    role: ApiKeyRole,
+    name: Type.Union([Type.String(), Type.Null()]),
+    createdAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false, description: 'The key was created; keep `key` now, it is never shown again' },
+);
+
+/**
+ * API keys for tenants' automation, created and revoked by operators:
+ * POST /v1/tenants/:id/api-keys and DELETE /v1/api-keys/:id.
+ */
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app, { apiKeys, tenantExists }) => {
+  app.post(
+    '/v1/tenants/:id/api-keys',
+    {
+      onRequest: requireRoles('operator'),
+      schema: {
+        summary: 'Create an API key for a tenant (the key is shown once)',
+        tags: ['auth'],
+        params: Type.Object({ id: TenantId }),
+        body: Type.Object(
+          {
+            role: ApiKeyRole,
+            name: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'A label, e.g. "ci-pipeline".' })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 201: CreatedApiKey, ...errorResponses(400, 401, 403, 404, 413, 415, 422) },
+      },
+    },
+    async (request, reply) => {
+      const tenantId = request.params.id;
+      if (!(await tenantExists(tenantId))) {
+        throw new NovaCronError('NC_NOT_FOUND', `tenant ${tenantId} does not exist`, { details: { entity: 'tenant', id: tenantId } });
+      }
+      const created = apiKeys.create({ tenantId, role: request.body.role, name: request.body.name ?? null, createdBy: principalOf(request).subject });
+      request.log.info({ apiKeyId: created.id, tenantId, role: created.role }, 'API key created');
+      const { id, key, role, name, createdAt } = created;
+      return reply.code(201).send({ id, key, tenantId, role, name, createdAt });
+    },
+  );
+
+  app.delete(
+    '/v1/api-keys/:id',
+    {
+      onRequest: requireRoles('operator'),
+      schema: {
+        summary: 'Revoke an API key (at once; revoking twice is harmless)',
+        tags: ['auth'],
+        params: Type.Object({ id: ApiKeyId }),
+        response: { 200: ApiKey, ...errorResponses(400, 401, 403, 404, 422) },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      if (!apiKeys.revoke(id)) throw new NovaCronError('NC_NOT_FOUND', `api key ${id} does not exist`, { details: { entity: 'api key', id } });
+      const record = apiKeys.get(id);
+      if (record === null) throw new NovaCronError('NC_NOT_FOUND', `api key ${id} does not exist`, { details: { entity: 'api key', id } });
+      request.log.info({ apiKeyId: id, tenantId: record.tenantId }, 'API key revoked');
+      return record;
+    },
+  );
+};

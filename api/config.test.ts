@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { isNovaCronError } from '../streams/errors/index.ts';
+import { loadConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('has defaults for every setting', () => {
+    expect(loadConfig({})).toEqual({
+      dataDir: resolve('./data'),
+      sqliteSync: 'full',
+      masterKey: undefined,
+      host: '127.0.0.1',
+      port: 8080,
+      jwtSecret: undefined,
+      logLevel: 'info',
+      idempotencyTtlHours: 24,
+    });
+  });
+
+  it('reads each NOVACRON_* variable', () => {
+    const config = loadConfig({
+      NOVACRON_HOST: '0.0.0.0',
+      NOVACRON_PORT: '0',
+      NOVACRON_JWT_SECRET: 's'.repeat(32),
+      NOVACRON_LOG_LEVEL: 'DEBUG',
+      NOVACRON_IDEMPOTENCY_TTL_HOURS: '1.5',
+    });
+    expect(config).toMatchObject({ host: '0.0.0.0', port: 0, jwtSecret: 's'.repeat(32), logLevel: 'debug', idempotencyTtlHours: 1.5 });
+  });
+
+  it.each([
+    ['NOVACRON_PORT', '80a'],
+    ['NOVACRON_PORT', '65536'],
+    ['NOVACRON_PORT', '-1'],
+    ['NOVACRON_HOST', 'my host'],
+    ['NOVACRON_LOG_LEVEL', 'loud'],
+    ['NOVACRON_IDEMPOTENCY_TTL_HOURS', '0'],
+    ['NOVACRON_IDEMPOTENCY_TTL_HOURS', 'a day'],
+    ['NOVACRON_JWT_SECRET', 'short'],
+    ['NOVACRON_SQLITE_SYNC', 'sometimes'],
+  ])('rejects %s=%s with NC_CONFIG_INVALID naming the variable', (name, value) => {
+    let caught: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      caught = error;
+    }
+    expect(isNovaCronError(caught, 'NC_CONFIG_INVALID')).toBe(true);
+    if (!isNovaCronError(caught)) return;
+    expect(caught.message.startsWith(name)).toBe(true);
+    expect(caught.details).toEqual({ variable: name });
+    if (name === 'NOVACRON_JWT_SECRET') expect(caught.message).not.toContain(value);
+  });
+});
