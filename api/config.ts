@@ -28,6 +28,10 @@ export interface Config {
   logLevel: LogLevel;
   /** NOVACRON_IDEMPOTENCY_TTL_HOURS: how long an Idempotency-Key's answer is kept. */
   idempotencyTtlHours: number;
+  /** NOVACRON_RESERVATION_TIMEOUT_MS: how long a quota/capacity reservation waits for its VM before the sweeper settles it. */
+  reservationTimeoutMs: number;
+  /** NOVACRON_SWEEP_INTERVAL_MS: how often the reservation sweeper runs. */
+  sweepIntervalMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -43,6 +47,8 @@ export function loadConfig(env: Env = process.env): Config {
     jwtSecret: jwtSecret(env, 'NOVACRON_JWT_SECRET'),
     logLevel: oneOf(env, 'NOVACRON_LOG_LEVEL', LOG_LEVELS, 'info'),
     idempotencyTtlHours: positiveNumber(env, 'NOVACRON_IDEMPOTENCY_TTL_HOURS', { max: 24 * 366 }, 24),
+    reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
+    sweepIntervalMs: integer(env, 'NOVACRON_SWEEP_INTERVAL_MS', { min: 10, max: 3_600_000 }, 5_000),
   };
 }
 

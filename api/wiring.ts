@@ -1,6 +1,14 @@
+import fp from 'fastify-plugin';
+import { createFleetService } from '../commands/fleet/service.ts';
+import { createRunner } from '../commands/fleet/runner.ts';
+import { createReservationSweeper } from '../commands/fleet/sweeper.ts';
+import type { FleetHooks } from '../commands/fleet/runner.ts';
 import { isNovaCronError } from '../streams/errors/index.ts';
 import type { RoutePlugin } from './app.ts';
 import type { Platform } from './platform.ts';
+import { fleetRoutes } from './routes/fleet-routes.ts';
+import { tenantRoutes } from './routes/tenant-routes.ts';
+import { vmRoutes } from './routes/vm-routes.ts';
 
 /**
  * What the HTTP API is given by the rest of NovaCron. The one place where
@@ -8,28 +16,59 @@ import type { Platform } from './platform.ts';
  * `wireApi(platform)` and passes the result to `buildApp`.
  */
 export interface ApiWiring {
-  /** Route plugins (api/routes/*-commands.ts, query routes…), registered after auth, idempotency and errors. */
+  /** Route plugins (api/routes/*), registered after auth, idempotency and errors. */
   plugins: RoutePlugin[];
   tenantExists: (tenantId: string) => Promise<boolean>;
 }
 
 export function wireApi(platform: Platform): ApiWiring {
-  // Command services and route plugins go here, e.g.
-  //   const tenants = createTenantCommands({ store: platform.store });
-  //   plugins: [tenantCommandRoutes(tenants)], tenantExists: (id) => tenants.exists(id)
-  return {
-    plugins: [],
-    tenantExists: (tenantId) => tenantStreamExists(platform, tenantId),
-  };
-}
+  const { config, store, keys } = platform;
+  // Filled in once the app (and its metrics registry) exists; see the metrics plugin below.
+  const hooks: FleetHooks = {};
+  let logSweepError: (error: unknown) => void = () => undefined;
+  const fleet = createFleetService({
+    store,
+    destroyTenantKey: (tenantId) => keys.destroyDataKey(tenantId),
+    reservationTimeoutMs: config.reservationTimeoutMs,
+    hooks,
+  });
+  const sweeper = createReservationSweeper({
+    store,
+    runner: createRunner(store, hooks),
+    intervalMs: config.sweepIntervalMs,
+    onError: (error) => logSweepError(error),
+  });
 
-/** Until the tenant read side is wired: a tenant exists when its stream does and does not end with TenantDeleted. */
-async function tenantStreamExists(platform: Platform, tenantId: string): Promise<boolean> {
-  try {
-    const [last] = await platform.store.readStream(`tenant-${tenantId}`, { direction: 'backwards', maxCount: 1 });
-    return last !== undefined && last.type !== 'TenantDeleted';
-  } catch (error) {
-    if (isNovaCronError(error, 'NC_STREAM_DELETED') || isNovaCronError(error, 'NC_STREAM_ID_INVALID')) return false;
-    throw error; // the store is down: 503, not "no such tenant"
-  }
+  /** Command metrics and the sweeper follow the app's lifecycle. */
+  const lifecycle: RoutePlugin = fp(async (app) => {
+    hooks.commandHandled = (type, outcome, seconds) => {
+      const label = outcome === 'ok' ? 'accepted' : outcome;
+      app.metrics.commands.inc({ type, outcome: label });
+      app.metrics.commandDuration.observe({ type, outcome: label }, seconds);
+    };
+    hooks.compensated = (step) => app.metrics.countCompensation('vm', step);
+    hooks.appended = (streamId) => app.metrics.countAppend(streamId);
+    logSweepError = (error) => app.log.error({ err: error }, 'reservation sweep failed');
+    app.addHook('onReady', async () => {
+      // Settle what a previous run left half-done before taking new commands.
+      await sweeper.sweep();
+      sweeper.start();
+    });
+    app.addHook('onClose', async () => {
+      await sweeper.stop();
+    });
+  });
+
+  return {
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet)],
+    tenantExists: async (tenantId) => {
+      try {
+        const { state } = await fleet.read('tenant', tenantId);
+        return state !== null && (state as { status: string }).status !== 'deleted';
+      } catch (error) {
+        if (isNovaCronError(error, 'NC_STREAM_ID_INVALID')) return false;
+        throw error;
+      }
+    },
+  };
 }

@@ -9,6 +9,8 @@ export interface FleetHooks {
   commandHandled?(type: string, outcome: string, seconds: number): void;
   /** The saga undid a step (released a reservation) after a later step failed. */
   compensated?(step: string): void;
+  /** A command appended events to this stream. */
+  appended?(streamId: string): void;
 }
 
 /** Runs one command against one aggregate, with the context's metadata, reporting to the hooks. */
@@ -26,6 +28,7 @@ export function createRunner(store: EventStore, hooks: FleetHooks = {}) {
       try {
         const outcome = await handleCommand(store, streamId, aggregate, command, context, { tenantId, lock });
         hooks.commandHandled?.(command.type, 'ok', (performance.now() - started) / 1000);
+        if (outcome.events.length > 0) hooks.appended?.(streamId);
         return outcome;
       } catch (error) {
         hooks.commandHandled?.(command.type, isNovaCronError(error) ? error.code : 'error', (performance.now() - started) / 1000);

@@ -78,6 +78,7 @@ export function createFleetService({
 
   return {
     directory,
+    newId,
     execute,
     read,
     vms,

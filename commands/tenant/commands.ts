@@ -3,7 +3,7 @@ import type { Command } from '../command.ts';
 
 export type CreateTenant = Command<
   'CreateTenant',
-  { tenantId: string; name: string; contactEmail: string; quota: TenantQuota; allowedRegions: string[] }
+  { tenantId: string; name: string; /** Optional; '' or absent when none is given. */ contactEmail?: string | null; quota: TenantQuota; allowedRegions: string[] }
 >;
 /** Replaces the quota; never below usage + pending reservations. */
 export type ChangeTenantQuota = Command<'ChangeTenantQuota', { tenantId: string; quota: TenantQuota }>;

@@ -61,6 +61,9 @@ describe('tenant decider', () => {
   describe('when the tenant does not exist', () => {
     it('creates it', () => spec.given([]).when(command.create()).then([event.created]));
 
+    it('creates it without a contact e-mail', () =>
+      spec.given([]).when(command.create({ contactEmail: null })).then([{ ...event.created, data: { ...event.created.data, contactEmail: '' } }]));
+
     it('accepts a zero quota', () => {
       const zero = { vms: 0, vcpus: 0, memoryMiB: 0, diskGiB: 0 };
       spec.given([]).when(command.create({ quota: zero })).then([{ ...event.created, data: { ...event.created.data, quota: zero } }]);

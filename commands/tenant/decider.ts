@@ -68,7 +68,7 @@ function tenantIn(command: TenantCommand, state: TenantState, allowed: readonly 
 function create({ data }: CreateTenant, state: TenantState): TenantEvent[] {
   const tenantId = requireId('tenantId', data.tenantId);
   const name = requireText('name', data.name);
-  const contactEmail = requireEmail('contactEmail', data.contactEmail);
+  const contactEmail = data.contactEmail === undefined || data.contactEmail === null || data.contactEmail === '' ? '' : requireEmail('contactEmail', data.contactEmail);
   const quota = requireAmounts('quota', DIMS, data.quota);
   const allowedRegions = requireIdList('allowedRegions', data.allowedRegions, { minItems: 1 });
   if (state !== null) throw alreadyExists('tenant', tenantId);
