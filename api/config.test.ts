@@ -14,7 +14,20 @@ describe('loadConfig', () => {
       jwtSecret: undefined,
       logLevel: 'info',
       idempotencyTtlHours: 24,
+      reservationTimeoutMs: 30_000,
+      sweepIntervalMs: 5_000,
+      sessionWaitMs: 2_000,
     });
+  });
+
+  it('reads the saga and session settings, and rejects values out of range', () => {
+    expect(loadConfig({ NOVACRON_RESERVATION_TIMEOUT_MS: '500', NOVACRON_SWEEP_INTERVAL_MS: '50', NOVACRON_SESSION_WAIT_MS: '0' })).toMatchObject({
+      reservationTimeoutMs: 500,
+      sweepIntervalMs: 50,
+      sessionWaitMs: 0,
+    });
+    expect(() => loadConfig({ NOVACRON_RESERVATION_TIMEOUT_MS: '5' })).toThrow(/NOVACRON_RESERVATION_TIMEOUT_MS/);
+    expect(() => loadConfig({ NOVACRON_SESSION_WAIT_MS: 'soon' })).toThrow(/NOVACRON_SESSION_WAIT_MS/);
   });
 
   it('reads each NOVACRON_* variable', () => {

@@ -32,6 +32,8 @@ export interface Config {
   reservationTimeoutMs: number;
   /** NOVACRON_SWEEP_INTERVAL_MS: how often the reservation sweeper runs. */
   sweepIntervalMs: number;
+  /** NOVACRON_SESSION_WAIT_MS: longest a consistency=session query waits for the projection to apply the client's write. */
+  sessionWaitMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -49,6 +51,7 @@ export function loadConfig(env: Env = process.env): Config {
     idempotencyTtlHours: positiveNumber(env, 'NOVACRON_IDEMPOTENCY_TTL_HOURS', { max: 24 * 366 }, 24),
     reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
     sweepIntervalMs: integer(env, 'NOVACRON_SWEEP_INTERVAL_MS', { min: 10, max: 3_600_000 }, 5_000),
+    sessionWaitMs: integer(env, 'NOVACRON_SESSION_WAIT_MS', { min: 0, max: 60_000 }, 2_000),
   };
 }
 

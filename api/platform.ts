@@ -5,6 +5,8 @@ import { createKeyStore, createPersonalDataCipher, loadMasterKey, type KeyStore 
 import type { EventStore } from '../streams/eventstore/index.ts';
 import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
 import type { Config } from './config.ts';
+import { embeddedProjections } from '../projections/index.ts';
+import { createProjectionHost, type ProjectionHost } from '../streams/processing/host.ts';
 
 /** The parts of a running NovaCron, wired in this one place. */
 export interface Platform {
@@ -12,6 +14,8 @@ export interface Platform {
   catalog: Catalog;
   keys: KeyStore;
   store: EventStore;
+  /** The projections (not running until `projections.start()`; the server starts them). */
+  projections: ProjectionHost;
   close(): Promise<void>;
 }
 
@@ -27,12 +31,20 @@ export function openPlatform(config: Config): Platform {
     codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) }),
     sync: config.sqliteSync,
   });
+  const projections = createProjectionHost({
+    dir: join(config.dataDir, 'projections'),
+    source: store,
+    projections: embeddedProjections,
+    sync: config.sqliteSync,
+  });
   return {
     config,
     catalog,
     keys,
     store,
+    projections,
     async close() {
+      await projections.stop();
       await store.close();
       keys.close();
     },

@@ -50,6 +50,7 @@ export function wireApi(platform: Platform): ApiWiring {
     hooks.appended = (streamId) => app.metrics.countAppend(streamId);
     logSweepError = (error) => app.log.error({ err: error }, 'reservation sweep failed');
     app.addHook('onReady', async () => {
+      await platform.projections.start();
       // Settle what a previous run left half-done before taking new commands.
       await sweeper.sweep();
       sweeper.start();

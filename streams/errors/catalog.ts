@@ -42,6 +42,7 @@ export const errorCatalog = {
   NC_CIPHERTEXT_INVALID: { status: 500, summary: 'An encrypted personal-data token is malformed or fails authentication (altered, truncated, or moved to another tenant).' },
   NC_CONFIG_INVALID: { status: 500, summary: 'A NOVACRON_* setting has a value NovaCron cannot use; the message names the variable.' },
   NC_SAGA_EXPIRED: { status: 503, summary: 'A multi-step command (VM creation) outlived its reservations and was undone; retry it.' },
+  NC_PROJECTION_LAGGING: { status: 503, summary: 'A consistency=session query timed out waiting for the projection to apply the write it named; retry after Retry-After.' },
   NC_STORE_CLOSED: { status: 503, summary: 'The event store was closed; retry against a running instance.' },
   NC_STORE_UNAVAILABLE: { status: 503, summary: 'The event store could not be reached or written; retry later.' },
 } as const satisfies Record<string, { status: number; summary: string }>;

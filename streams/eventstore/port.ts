@@ -96,6 +96,8 @@ export interface SubscribeOptions {
 export interface Subscription extends AsyncIterable<RecordedEvent> {
   /** Position of the last event handed to the consumer (0 before any). */
   readonly position: number;
+  /** Events read from the store but not yet handed to the consumer (at most one page). */
+  readonly buffered: number;
   /** Ends the iteration; a pending `next()` resolves as done. */
   stop(): Promise<void>;
 }

@@ -296,7 +296,7 @@ export function eventStoreContract(adapter: string, harness: ContractHarness): v
         let maxBuffered = 0;
         let count = 0;
         for await (const _event of subscription) {
-          maxBuffered = Math.max(maxBuffered, (subscription as unknown as { buffered?: number }).buffered ?? 0);
+          maxBuffered = Math.max(maxBuffered, subscription.buffered);
           count += 1;
           if (count % 100 === 0) await new Promise((resolve) => setImmediate(resolve)); // a consumer slower than the log
           if (count === 1000) break;

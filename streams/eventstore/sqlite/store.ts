@@ -351,17 +351,30 @@ export function createSqliteEventStore({
     });
   }
 
+  /**
+   * Event data is decoded (parsed, decrypted, upcast) on first access, so a
+   * reader that skips an event, such as a processor that does not handle its
+   * type, never pays for it.
+   */
   function toRecorded(row: EventRow): RecordedEvent {
     const metadata = JSON.parse(row.metadata) as EventMetadata;
-    return {
+    let data: Record<string, unknown> | undefined;
+    const event = {
       streamId: row.stream_id,
       revision: row.revision,
       position: row.position,
       type: row.type,
-      data: codec.decode(row.type, JSON.parse(row.data), metadata.schemaVersion, metadata.tenantId),
       metadata,
       recordedAt: new Date(row.recorded_at).toISOString(),
-    };
+    } as RecordedEvent;
+    Object.defineProperty(event, 'data', {
+      enumerable: true,
+      get: () => (data ??= codec.decode(row.type, JSON.parse(row.data), metadata.schemaVersion, metadata.tenantId)),
+      set: (value: Record<string, unknown>) => {
+        data = value;
+      },
+    });
+    return event;
   }
 
   function readAllSync({ direction = 'forwards', fromPosition, maxCount = 4096, filter }: ReadAllOptions = {}): RecordedEvent[] {

@@ -1,0 +1,82 @@
+import type { FastifyRequest } from 'fastify';
+import { Type } from 'typebox';
+import type { EventStore } from '../../streams/eventstore/index.ts';
+import { NovaCronError } from '../../streams/errors/index.ts';
+import type { ProjectionHost } from '../../streams/processing/host.ts';
+
+/** Header naming the write a session read must see: a position, or `<streamId>@<revision>`. */
+export const AFTER_HEADER = 'x-novacron-after';
+
+export const ConsistencyQuery = Type.Optional(
+  Type.Union([Type.Literal('eventual'), Type.Literal('session'), Type.Literal('strong')], {
+    description:
+      'eventual (default): read the projection as it is. session: wait (bounded by NOVACRON_SESSION_WAIT_MS) until the projection has applied the write named in X-NovaCron-After. strong: fold the aggregate from the event store (single resources only).',
+  }),
+);
+export type Consistency = 'eventual' | 'session' | 'strong';
+
+const AFTER = /^(?:(\d{1,15})|([a-z][a-z0-9]{0,31}-[A-Za-z0-9][A-Za-z0-9._:@-]*)@(\d{1,15}))$/;
+
+/** The position a session read must wait for, from the X-NovaCron-After header. */
+export async function afterPosition(request: FastifyRequest, store: EventStore): Promise<number | null> {
+  const raw = request.headers[AFTER_HEADER];
+  if (raw === undefined) return null;
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  const match = typeof value === 'string' ? AFTER.exec(value.trim()) : null;
+  if (!match) {
+    throw new NovaCronError('NC_VALIDATION', 'X-NovaCron-After must be a position or <streamId>@<revision>', {
+      details: { location: 'headers', field: AFTER_HEADER },
+    });
+  }
+  if (match[1] !== undefined) return Number(match[1]);
+  const streamId = match[2] as string;
+  const revision = Number(match[3]);
+  const [event] = await store.readStream(streamId, { fromRevision: revision, maxCount: 1 });
+  // A revision not (yet) in the store: nothing this read could wait for would make it visible.
+  if (!event || event.revision !== revision) {
+    throw new NovaCronError('NC_VALIDATION', `X-NovaCron-After names ${streamId}@${revision}, which is not in the event store`, {
+      details: { location: 'headers', field: AFTER_HEADER },
+    });
+  }
+  return event.position;
+}
+
+/**
+ * Resolves the consistency of a query read from `projection`: with a session
+ * (explicit, or implied by the X-NovaCron-After header), waits until the
+ * projection has applied the named write or answers 503 NC_PROJECTION_LAGGING.
+ * Returns the consistency actually used.
+ */
+export async function settleConsistency(
+  request: FastifyRequest,
+  { consistency, host, projection, store, sessionWaitMs, strongAllowed = false }: {
+    consistency: Consistency | undefined;
+    host: ProjectionHost;
+    projection: string;
+    store: EventStore;
+    sessionWaitMs: number;
+    strongAllowed?: boolean;
+  },
+): Promise<Consistency> {
+  const position = await afterPosition(request, store);
+  const mode = consistency ?? (position === null ? 'eventual' : 'session');
+  if (mode === 'strong' && !strongAllowed) {
+    throw new NovaCronError('NC_VALIDATION', 'consistency=strong is only for single resources (it folds one aggregate from the event store)', {
+      details: { location: 'querystring', field: 'consistency' },
+    });
+  }
+  if (mode === 'session') {
+    if (position === null) {
+      throw new NovaCronError('NC_VALIDATION', 'consistency=session needs the X-NovaCron-After header (a command answer\'s position, or <streamId>@<revision>)', {
+        details: { location: 'headers', field: AFTER_HEADER },
+      });
+    }
+    if (!(await host.waitFor(projection, position, sessionWaitMs))) {
+      throw new NovaCronError('NC_PROJECTION_LAGGING', `the ${projection} projection has not applied position ${position} yet`, {
+        retriable: true,
+        details: { projection, position, checkpoint: host.checkpoint(projection) },
+      });
+    }
+  }
+  return mode;
+}

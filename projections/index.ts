@@ -1,0 +1,8 @@
+import type { AnySqliteProjection } from '../streams/processing/projection.ts';
+
+/**
+ * Every projection of the embedded default, in one place. The platform's
+ * projection host runs each (one processor, one SQLite file) and the API reads
+ * them; `novacron replay <name>` rebuilds one.
+ */
+export const embeddedProjections: AnySqliteProjection[] = [];

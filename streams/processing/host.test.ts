@@ -1,0 +1,77 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createEventCodec, defaultCatalog } from '../catalog/index.ts';
+import { createKeyStore, createPersonalDataCipher } from '../crypto/index.ts';
+import type { EventStore } from '../eventstore/index.ts';
+import { createSqliteEventStore } from '../eventstore/sqlite/store.ts';
+import { createProjectionHost } from './host.ts';
+import type { SqliteProjection } from './projection.ts';
+
+let dir: string;
+let store: EventStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'novacron-host-'));
+  store = createSqliteEventStore({
+    path: join(dir, 'events.db'),
+    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
+    sync: 'normal',
+  });
+});
+afterEach(async () => {
+  await store.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const reports: SqliteProjection<{ count(): number }> = {
+  name: 'reports',
+  version: 1,
+  handles: ['ClusterHealthReported'],
+  migrate: (db) => db.exec('CREATE TABLE IF NOT EXISTS n (id INTEGER PRIMARY KEY CHECK (id = 1), count INTEGER NOT NULL); INSERT OR IGNORE INTO n VALUES (1, 0)'),
+  apply: (batch, db) => {
+    db.prepare('UPDATE n SET count = count + ?').run(batch.length);
+  },
+  queries: (db: Database.Database) => ({ count: () => (db.prepare('SELECT count FROM n').get() as { count: number }).count }),
+};
+const report = { type: 'ClusterHealthReported', data: { clusterId: 'c', regionId: 'r', healthy: true, detail: null } };
+
+describe('projection host', () => {
+  it('serves the old generation during a replay, then switches and drops it', async () => {
+    for (let i = 0; i < 300; i++) await store.append('cluster-c', [report]);
+    const host = createProjectionHost({ dir: join(dir, 'projections'), source: store, projections: [reports], sync: 'normal' });
+    await host.start();
+    expect(await host.waitFor('reports', 300, 5000)).toBe(true);
+    expect(host.queries<{ count(): number }>('reports').count()).toBe(300);
+
+    const seen: number[] = [];
+    const replayed = await host.replay('reports', { onProgress: (done) => seen.push(done) });
+    expect(replayed).toMatchObject({ name: 'reports', generation: 2, events: 300 });
+    expect(seen.at(-1)).toBe(300);
+    expect(host.queries<{ count(): number }>('reports').count()).toBe(300);
+    expect(existsSync(join(dir, 'projections', 'reports.g1.db'))).toBe(false);
+    expect((await host.status())[0]).toMatchObject({ name: 'reports', generation: 2, lag: 0, state: 'running' });
+
+    // The new generation goes on with live events.
+    const live = await store.append('cluster-c', [report]);
+    expect(await host.waitFor('reports', live.position, 5000)).toBe(true);
+    expect(host.queries<{ count(): number }>('reports').count()).toBe(301);
+    await host.stop();
+  });
+
+  it('a running host follows a replay made by another process', async () => {
+    for (let i = 0; i < 50; i++) await store.append('cluster-c', [report]);
+    const server = createProjectionHost({ dir: join(dir, 'projections'), source: store, projections: [reports], sync: 'normal', watchIntervalMs: 20 });
+    await server.start();
+    const cli = createProjectionHost({ dir: join(dir, 'projections'), source: store, projections: [reports], sync: 'normal' });
+    await cli.replay('reports');
+    await cli.stop();
+    await expect.poll(async () => (await server.status())[0]?.generation, { timeout: 5000 }).toBe(2);
+    const live = await store.append('cluster-c', [report]);
+    expect(await server.waitFor('reports', live.position, 5000)).toBe(true);
+    expect(server.queries<{ count(): number }>('reports').count()).toBe(51);
+    await server.stop();
+  });
+});

@@ -1,0 +1,210 @@
+import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.ts';
+import { isRetriable } from './retriable.ts';
+import { FatalProcessorError, type Processor, type StateStore } from './types.ts';
+
+export interface ProcessorStatus {
+  name: string;
+  state: 'idle' | 'running' | 'stopped' | 'failed';
+  /** Position of the last event applied. */
+  checkpoint: number;
+  /** Position of the last event in the log. */
+  head: number;
+  /** head − checkpoint: events not yet applied. */
+  lag: number;
+  parked: number;
+  /** Events applied (or skipped) since start. */
+  processed: number;
+  error: string | null;
+}
+
+export interface RunnerOptions<Writer> {
+  processor: Processor<Writer>;
+  source: EventStore;
+  state: StateStore<Writer>;
+  /** Most events applied in one commit. */
+  batchSize?: number;
+  /** Retries of a retriable failure before the runner gives up (state 'failed'). */
+  maxRetries?: number;
+  /** Base and cap of the full-jitter exponential backoff, in ms. */
+  backoff?: { baseMs: number; capMs: number };
+  /** Called after each commit with the new checkpoint (metrics, cache invalidation). */
+  onCommit?: (checkpoint: number, batch: readonly RecordedEvent[]) => void;
+  onError?: (error: unknown) => void;
+}
+
+/**
+ * Runs one processor: source (the event store's catch-up subscription from the
+ * checkpoint) → batch (whatever the subscription has read, up to batchSize) →
+ * apply → commit (writes and checkpoint together). A retriable failure is
+ * retried with backoff; an event that cannot be applied is parked with its
+ * error and the processor goes on.
+ */
+export function createProcessorRunner<Writer>({
+  processor,
+  source,
+  state,
+  batchSize = 500,
+  maxRetries = 10,
+  backoff = { baseMs: 20, capMs: 5_000 },
+  onCommit,
+  onError,
+}: RunnerOptions<Writer>) {
+  if (!processor?.name) throw new TypeError('createProcessorRunner: processor.name is required');
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new TypeError('createProcessorRunner: batchSize must be a positive integer');
+  const handles = new Set(processor.handles);
+  let status: ProcessorStatus['state'] = 'idle';
+  let checkpoint = 0;
+  let processed = 0;
+  let lastError: string | null = null;
+  let subscription: Subscription | null = null;
+  let loop: Promise<void> | null = null;
+  let stopping = false;
+  let signalReady: () => void = () => undefined;
+  let waiters: Array<{ position: number; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }> = [];
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+  const delayFor = (attempt: number) => Math.floor(Math.random() * Math.min(backoff.capMs, backoff.baseMs * 2 ** attempt));
+
+  function advanced(position: number, batch: readonly RecordedEvent[]): void {
+    checkpoint = position;
+    processed += batch.length;
+    onCommit?.(position, batch);
+    if (waiters.length > 0) {
+      const still = [];
+      for (const waiter of waiters) {
+        if (waiter.position <= checkpoint) {
+          clearTimeout(waiter.timer);
+          waiter.resolve(true);
+        } else still.push(waiter);
+      }
+      waiters = still;
+    }
+  }
+
+  async function withRetries(work: () => Promise<void>): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (!isRetriable(error) || attempt >= maxRetries || stopping) throw error;
+        onError?.(error);
+        await sleep(delayFor(attempt));
+      }
+    }
+  }
+
+  async function applyOneByOne(batch: readonly RecordedEvent[]): Promise<void> {
+    for (const event of batch) {
+      const relevant = handles.has(event.type) ? [event] : [];
+      try {
+        await withRetries(() => state.commit(event.position, (writer) => processor.apply(relevant, writer)));
+      } catch (error) {
+        if (error instanceof FatalProcessorError || isRetriable(error)) throw error;
+        onError?.(error);
+        await withRetries(() => state.park(event, error));
+      }
+      advanced(event.position, [event]);
+    }
+  }
+
+  async function applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
+    const last = batch[batch.length - 1] as RecordedEvent;
+    const relevant = batch.filter((event) => handles.has(event.type));
+    try {
+      await withRetries(() => state.commit(last.position, (writer) => processor.apply(relevant, writer)));
+      advanced(last.position, batch);
+    } catch (error) {
+      if (error instanceof FatalProcessorError || isRetriable(error)) throw error;
+      // Some event in the batch cannot be applied: apply them one at a time and park the culprit.
+      await applyOneByOne(batch);
+    }
+  }
+
+  async function run(): Promise<void> {
+    checkpoint = await state.checkpoint();
+    subscription = source.subscribeToAll({ afterPosition: checkpoint, batchSize });
+    const events = subscription[Symbol.asyncIterator]();
+    status = 'running';
+    signalReady();
+    while (!stopping) {
+      const first = await events.next();
+      if (first.done) break;
+      const batch = [first.value];
+      while (batch.length < batchSize && (subscription?.buffered ?? 0) > 0) {
+        const next = await events.next();
+        if (next.done) break;
+        batch.push(next.value);
+      }
+      await applyBatch(batch);
+    }
+  }
+
+  return {
+    name: processor.name,
+    /** Starts consuming; resolves once the checkpoint is read. */
+    async start(): Promise<void> {
+      if (loop) return;
+      stopping = false;
+      lastError = null;
+      const ready = new Promise<void>((resolve) => (signalReady = resolve));
+      loop = run().then(
+        () => {
+          status = 'stopped';
+        },
+        (error: unknown) => {
+          status = 'failed';
+          lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+          onError?.(error);
+        },
+      );
+      await Promise.race([ready, loop]);
+    },
+    /** Stops after the batch in flight is committed. */
+    async stop(): Promise<void> {
+      stopping = true;
+      await subscription?.stop();
+      await loop;
+      loop = null;
+      if (status !== 'failed') status = 'stopped';
+      for (const waiter of waiters) {
+        clearTimeout(waiter.timer);
+        waiter.resolve(false);
+      }
+      waiters = [];
+    },
+    /** Resolves true once the processor has applied `position`, false after `timeoutMs`. */
+    waitFor(position: number, timeoutMs: number): Promise<boolean> {
+      if (position <= checkpoint) return Promise.resolve(true);
+      if (timeoutMs <= 0 || status === 'failed' || status === 'stopped') return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const waiter = {
+          position,
+          resolve,
+          timer: setTimeout(() => {
+            waiters = waiters.filter((w) => w !== waiter);
+            resolve(false);
+          }, timeoutMs),
+        };
+        waiters.push(waiter);
+      });
+    },
+    get checkpoint() {
+      return checkpoint;
+    },
+    async status(): Promise<ProcessorStatus> {
+      const head = await source.headPosition();
+      return {
+        name: processor.name,
+        state: status,
+        checkpoint,
+        head,
+        lag: Math.max(0, head - checkpoint),
+        parked: await state.parkedCount(),
+        processed,
+        error: lastError,
+      };
+    },
+  };
+}
+
+export type ProcessorRunner = ReturnType<typeof createProcessorRunner>;
