@@ -15,6 +15,9 @@ commands:
               novacron token --role operator [--sub <name>] [--ttl 1h]
               novacron token --role tenant-admin|tenant-user --tenant <id> [--sub <name>] [--ttl 1h]
             --ttl is <n>s, <n>m, <n>h or <n>d (default 1h)
+  status    list each projection's processor with its checkpoint, lag and parked events
+  replay    novacron replay <projection>: rebuild it from the log into a new generation while the
+            current one keeps serving, then switch (a progress bar on a terminal)
   help      this text`;
 
 class UsageError extends Error {}
@@ -75,6 +78,16 @@ async function main(argv: string[]): Promise<number> {
       return start();
     case 'token':
       return token(rest);
+    case 'status': {
+      if (rest.length > 0) throw new UsageError('status takes no arguments');
+      const ops = await import('./cli-ops.ts');
+      return ops.status();
+    }
+    case 'replay': {
+      if (rest.length !== 1) throw new UsageError('replay takes one argument: the projection to rebuild');
+      const ops = await import('./cli-ops.ts');
+      return ops.replay(rest[0]);
+    }
     case 'help':
     case '--help':
     case '-h':

@@ -6,6 +6,7 @@ import type { FleetHooks } from '../commands/fleet/runner.ts';
 import { isNovaCronError } from '../streams/errors/index.ts';
 import type { RoutePlugin } from './app.ts';
 import type { Platform } from './platform.ts';
+import { adminRoutes } from './routes/admin-routes.ts';
 import { fleetRoutes } from './routes/fleet-routes.ts';
 import { tenantRoutes } from './routes/tenant-routes.ts';
 import { vmRoutes } from './routes/vm-routes.ts';
@@ -61,7 +62,7 @@ export function wireApi(platform: Platform): ApiWiring {
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet)],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), adminRoutes(platform.projections)],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);

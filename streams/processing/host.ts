@@ -137,8 +137,13 @@ export function createProjectionHost({
       return entry(name).runner.checkpoint;
     },
     async status(): Promise<ProjectionStatus[]> {
+      // The checkpoint is read from the state file, so a process that only inspects (novacron status) sees the truth too.
       return Promise.all(
-        [...live.values()].map(async (l) => ({ ...(await l.runner.status()), generation: l.generation, version: l.projection.version })),
+        [...live.values()].map(async (l) => {
+          const status = await l.runner.status();
+          const checkpoint = await l.state.checkpoint();
+          return { ...status, checkpoint, lag: Math.max(0, status.head - checkpoint), generation: l.generation, version: l.projection.version };
+        }),
       );
     },
     /**

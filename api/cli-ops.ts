@@ -1,0 +1,67 @@
+/** `novacron replay <projection>` and `novacron status`: operating the projections from a shell. */
+import { SingleBar, Presets } from 'cli-progress';
+import type { ProjectionStatus } from '../streams/processing/host.ts';
+import { loadConfig } from './config.ts';
+import { openPlatform } from './platform.ts';
+
+export function formatStatus(rows: readonly ProjectionStatus[]): string {
+  const header = ['processor', 'generation', 'checkpoint', 'head', 'lag', 'parked', 'state'];
+  const lines = rows.map((r) => [r.name, `g${r.generation} (v${r.version})`, String(r.checkpoint), String(r.head), String(r.lag), String(r.parked), r.state]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
+  return [header, ...lines].map((cols) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
+}
+
+/** Lists each processor with its checkpoint, lag and parked events (read from the projection files). */
+export async function status(): Promise<number> {
+  const platform = openPlatform(loadConfig());
+  try {
+    const rows = (await platform.projections.status()).map((r) => ({ ...r, state: r.state === 'idle' ? ('not running here' as never) : r.state }));
+    console.log(rows.length === 0 ? 'no projections' : formatStatus(rows));
+    return 0;
+  } finally {
+    await platform.close();
+  }
+}
+
+/**
+ * Rebuilds one projection into a new generation from the start of the log
+ * while the current one keeps serving (here or in a running server), then
+ * switches. A progress bar on a terminal; plain periodic lines otherwise.
+ */
+export async function replay(name: string | undefined, { interactive = process.stdout.isTTY === true } = {}): Promise<number> {
+  const platform = openPlatform(loadConfig());
+  try {
+    if (!name || !platform.projections.names.includes(name)) {
+      console.error(`novacron replay: name one of: ${platform.projections.names.join(', ') || '(no projections)'}`);
+      return 2;
+    }
+    const started = performance.now();
+    let last = 0;
+    const bar = interactive
+      ? new SingleBar({ format: `${name} [{bar}] {percentage}% | {value}/{total} events | {rate} ev/s | ETA {eta_formatted}`, hideCursor: true }, Presets.shades_classic)
+      : null;
+    let barStarted = false;
+    const result = await platform.projections.replay(name, {
+      onProgress(done, total) {
+        const seconds = (performance.now() - started) / 1000;
+        const rate = Math.round(done / Math.max(seconds, 0.001));
+        if (bar) {
+          if (!barStarted) {
+            bar.start(total, 0, { rate: 0 });
+            barStarted = true;
+          }
+          bar.update(done, { rate });
+        } else if (performance.now() - last > 2000 || done === total) {
+          last = performance.now();
+          const eta = rate > 0 ? Math.ceil((total - done) / rate) : 0;
+          console.log(`replay ${name}: ${done}/${total} events, ${rate} events/s, ETA ${eta}s`);
+        }
+      },
+    });
+    bar?.stop();
+    console.log(`replay ${name}: generation ${result.generation} is active (${result.events} events in ${result.seconds.toFixed(1)}s)`);
+    return 0;
+  } finally {
+    await platform.close();
+  }
+}
