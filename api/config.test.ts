@@ -17,6 +17,10 @@ describe('loadConfig', () => {
       reservationTimeoutMs: 30_000,
       sweepIntervalMs: 5_000,
       sessionWaitMs: 2_000,
+      forecastIntervalMs: 60_000,
+      routingLatencyMatrix: undefined,
+      routingWeights: { distance: 0.1, latency: 0.4, cost: 0.25, load: 0.25 },
+      routingMinHeadroom: 0.05,
     });
   });
 
@@ -51,6 +55,8 @@ describe('loadConfig', () => {
     ['NOVACRON_IDEMPOTENCY_TTL_HOURS', 'a day'],
     ['NOVACRON_JWT_SECRET', 'short'],
     ['NOVACRON_SQLITE_SYNC', 'sometimes'],
+    ['NOVACRON_FORECAST_INTERVAL_MS', '999'],
+    ['NOVACRON_FORECAST_INTERVAL_MS', 'hourly'],
   ])('rejects %s=%s with NC_CONFIG_INVALID naming the variable', (name, value) => {
     let caught: unknown;
     try {

@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_HYBRID_WEIGHTS, DEFAULT_MIN_HEADROOM, type HybridWeights, type LatencyMatrix } from '../projections/routing/model/index.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -34,6 +36,14 @@ export interface Config {
   sweepIntervalMs: number;
   /** NOVACRON_SESSION_WAIT_MS: longest a consistency=session query waits for the projection to apply the client's write. */
   sessionWaitMs: number;
+  /** NOVACRON_FORECAST_INTERVAL_MS: how often the shortfall watcher forecasts every region's capacity. */
+  forecastIntervalMs: number;
+  /** NOVACRON_ROUTING_LATENCY_MATRIX: JSON file of measured RTTs in ms, `{ "<regionId>": { "<regionId or cell id>": ms } }`; read by `loadLatencyMatrix` at start. */
+  routingLatencyMatrix: string | undefined;
+  /** NOVACRON_ROUTING_WEIGHTS: weights of the hybrid routing strategy's components. */
+  routingWeights: HybridWeights;
+  /** NOVACRON_ROUTING_MIN_HEADROOM: least free share of a region's vCPUs for it to take traffic. */
+  routingMinHeadroom: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -52,6 +62,10 @@ export function loadConfig(env: Env = process.env): Config {
     reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
     sweepIntervalMs: integer(env, 'NOVACRON_SWEEP_INTERVAL_MS', { min: 10, max: 3_600_000 }, 5_000),
     sessionWaitMs: integer(env, 'NOVACRON_SESSION_WAIT_MS', { min: 0, max: 60_000 }, 2_000),
+    forecastIntervalMs: integer(env, 'NOVACRON_FORECAST_INTERVAL_MS', { min: 1_000, max: 86_400_000 }, 60_000),
+    routingLatencyMatrix: optionalPath(env, 'NOVACRON_ROUTING_LATENCY_MATRIX'),
+    routingWeights: hybridWeights(env, 'NOVACRON_ROUTING_WEIGHTS', DEFAULT_HYBRID_WEIGHTS),
+    routingMinHeadroom: fraction(env, 'NOVACRON_ROUTING_MIN_HEADROOM', DEFAULT_MIN_HEADROOM),
   };
 }
 
@@ -109,4 +123,72 @@ function jwtSecret(env: Env, name: string): string | undefined {
     throw invalid(name, `must be at least ${MIN_JWT_SECRET_LENGTH} characters long (got ${value.length}); leave it unset to use a generated <dataDir>/jwt.secret`);
   }
   return value;
+}
+
+function optionalPath(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  return value === undefined ? undefined : resolve(value);
+}
+
+const HYBRID_COMPONENTS = ['distance', 'latency', 'cost', 'load'] as const;
+
+/** `distance=0.1,latency=0.4,cost=0.25,load=0.25`: components left out weigh 0; the weights are scaled to sum 1 when used. */
+function hybridWeights(env: Env, name: string, fallback: HybridWeights): HybridWeights {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const weights = { distance: 0, latency: 0, cost: 0, load: 0 };
+  const seen = new Set<string>();
+  for (const part of value.split(',')) {
+    const match = /^\s*([a-z]+)\s*=\s*(\d+(?:\.\d+)?)\s*$/.exec(part);
+    const component = HYBRID_COMPONENTS.find((c) => c === match?.[1]);
+    if (!match || component === undefined || seen.has(component)) {
+      throw invalid(name, `must be a comma-separated list of <component>=<weight ≥ 0>, each of ${HYBRID_COMPONENTS.join(', ')} at most once (e.g. distance=0.1,latency=0.4,cost=0.25,load=0.25); got ${JSON.stringify(value)}`);
+    }
+    seen.add(component);
+    weights[component] = Number(match[2]);
+  }
+  const total = weights.distance + weights.latency + weights.cost + weights.load;
+  if (!(total > 0 && Number.isFinite(total))) throw invalid(name, `needs at least one weight above 0; got ${JSON.stringify(value)}`);
+  return weights;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const value = optional(env, name);
+  if (value === undefined) return fallback;
+  const parsed = /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!(parsed >= 0 && parsed <= 1)) throw invalid(name, `must be a number from 0 to 1 (a share of a region's vCPUs); got ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+/**
+ * Reads and checks the latency matrix NOVACRON_ROUTING_LATENCY_MATRIX names
+ * (`config.routingLatencyMatrix`): a JSON object of objects of round-trip
+ * times in ms (finite, ≥ 0). undefined when the setting is unset. Throws
+ * NC_CONFIG_INVALID naming the variable.
+ */
+export function loadLatencyMatrix(path: string | undefined): LatencyMatrix | undefined {
+  const name = 'NOVACRON_ROUTING_LATENCY_MATRIX';
+  if (path === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? `is not valid JSON (${error.message})` : `cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+    throw invalid(name, `names ${path}, which ${reason}`);
+  }
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(parsed)) throw invalid(name, `names ${path}, which must hold a JSON object { "<regionId>": { "<regionId or cell id>": <ms> } }`);
+  const matrix: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
+  for (const [from, row] of Object.entries(parsed)) {
+    if (!isObject(row)) throw invalid(name, `names ${path}, whose entry ${JSON.stringify(from)} must be an object of round-trip times in ms`);
+    const entries: Record<string, number> = Object.create(null) as Record<string, number>;
+    for (const [to, ms] of Object.entries(row)) {
+      if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+        throw invalid(name, `names ${path}, whose entry ${JSON.stringify(from)} → ${JSON.stringify(to)} must be a number of ms ≥ 0; got ${JSON.stringify(ms)}`);
+      }
+      entries[to] = ms;
+    }
+    matrix[from] = entries;
+  }
+  return matrix;
 }

@@ -6,6 +6,8 @@ import type { EventStore } from '../streams/eventstore/index.ts';
 import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
 import type { Config } from './config.ts';
 import { embeddedProjections } from '../projections/index.ts';
+import { createInProcessInvalidationBus, invalidateOnCommit, type InvalidationBus } from '../projections/cache-invalidation/index.ts';
+import { INVENTORY } from '../projections/inventory/index.ts';
 import { createProjectionHost, type ProjectionHost } from '../streams/processing/host.ts';
 
 /** The parts of a running NovaCron, wired in this one place. */
@@ -16,6 +18,8 @@ export interface Platform {
   store: EventStore;
   /** The projections (not running until `projections.start()`; the server starts them). */
   projections: ProjectionHost;
+  /** Cache invalidations: the tags of each batch the inventory commits, published before session reads waiting on it go on. */
+  invalidations: InvalidationBus;
   close(): Promise<void>;
 }
 
@@ -31,11 +35,13 @@ export function openPlatform(config: Config): Platform {
     codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) }),
     sync: config.sqliteSync,
   });
+  const invalidations = createInProcessInvalidationBus();
   const projections = createProjectionHost({
     dir: join(config.dataDir, 'projections'),
     source: store,
     projections: embeddedProjections,
     sync: config.sqliteSync,
+    onCommit: invalidateOnCommit(invalidations, INVENTORY),
   });
   return {
     config,
@@ -43,8 +49,10 @@ export function openPlatform(config: Config): Platform {
     keys,
     store,
     projections,
+    invalidations,
     async close() {
       await projections.stop();
+      invalidations.close();
       await store.close();
       keys.close();
     },

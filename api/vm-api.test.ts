@@ -22,7 +22,7 @@ describe('a VM through its whole life, as a tenant-admin', () => {
     expect(created.headers.location).toBe(`/v1/vms/${vm.id}`);
 
     const state = async () => {
-      const r = await f.app.inject({ method: 'GET', url: `/v1/vms/${vm.id}`, headers: admin });
+      const r = await f.app.inject({ method: 'GET', url: `/v1/vms/${vm.id}?consistency=strong`, headers: admin });
       expect(r.statusCode).toBe(200);
       return r.json();
     };

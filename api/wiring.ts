@@ -3,11 +3,18 @@ import { createFleetService } from '../commands/fleet/service.ts';
 import { createRunner } from '../commands/fleet/runner.ts';
 import { createReservationSweeper } from '../commands/fleet/sweeper.ts';
 import type { FleetHooks } from '../commands/fleet/runner.ts';
+import { createShortfallWatch } from '../projections/capacity-forecast/shortfall-watch.ts';
 import { isNovaCronError } from '../streams/errors/index.ts';
 import type { RoutePlugin } from './app.ts';
+import { loadLatencyMatrix } from './config.ts';
 import type { Platform } from './platform.ts';
+import { createInventoryDirectory } from './placement/inventory-directory.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
 import { fleetRoutes } from './routes/fleet-routes.ts';
+import { inventoryQueries } from './routes/inventory-queries.ts';
+import { forecastQueries } from './routes/forecast-queries.ts';
+import { routeQueries } from './routes/route-queries.ts';
+import { shardQueries } from './routes/shard-queries.ts';
 import { tenantRoutes } from './routes/tenant-routes.ts';
 import { vmRoutes } from './routes/vm-routes.ts';
 
@@ -32,6 +39,8 @@ export function wireApi(platform: Platform): ApiWiring {
     destroyTenantKey: (tenantId) => keys.destroyDataKey(tenantId),
     reservationTimeoutMs: config.reservationTimeoutMs,
     hooks,
+    // Placement's candidates come from the inventory projection (waiting, bounded, for it to catch up).
+    directory: createInventoryDirectory({ host: platform.projections, store, waitMs: config.sessionWaitMs }),
   });
   const sweeper = createReservationSweeper({
     store,
@@ -39,8 +48,18 @@ export function wireApi(platform: Platform): ApiWiring {
     intervalMs: config.sweepIntervalMs,
     onError: (error) => logSweepError(error),
   });
+  let logForecastError: (error: unknown, where: object) => void = () => undefined;
+  const shortfallWatch = createShortfallWatch({
+    store,
+    projections: platform.projections,
+    intervalMs: config.forecastIntervalMs,
+    onError: (error, where) => logForecastError(error, where),
+  });
 
-  /** Command metrics and the sweeper follow the app's lifecycle. */
+  // Read at start: a bad NOVACRON_ROUTING_LATENCY_MATRIX fails here, naming the variable.
+  const routing = { latencyMatrix: loadLatencyMatrix(config.routingLatencyMatrix), hybridWeights: config.routingWeights, minHeadroom: config.routingMinHeadroom };
+
+  /** Command metrics, the sweeper and the shortfall watcher follow the app's lifecycle. */
   const lifecycle: RoutePlugin = fp(async (app) => {
     hooks.commandHandled = (type, outcome, seconds) => {
       const label = outcome === 'ok' ? 'accepted' : outcome;
@@ -50,19 +69,22 @@ export function wireApi(platform: Platform): ApiWiring {
     hooks.compensated = (step) => app.metrics.countCompensation('vm', step);
     hooks.appended = (streamId) => app.metrics.countAppend(streamId);
     logSweepError = (error) => app.log.error({ err: error }, 'reservation sweep failed');
+    logForecastError = (error, where) => app.log.error({ err: error, ...where }, 'capacity shortfall forecast failed');
     app.addHook('onReady', async () => {
       await platform.projections.start();
       // Settle what a previous run left half-done before taking new commands.
       await sweeper.sweep();
       sweeper.start();
+      shortfallWatch.start();
     });
     app.addHook('onClose', async () => {
+      await shortfallWatch.stop();
       await sweeper.stop();
     });
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), adminRoutes(platform.projections)],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections)],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);

@@ -5,13 +5,13 @@ import type { RoutePlugin } from '../app.ts';
 import { requireRoles } from '../auth/guards.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { commandContext } from './command-context.ts';
-import { ClusterView, clusterView, Id, IdParams, NodeView, nodeView, Recorded, recorded, RegionView, regionView } from './views.ts';
+import { optionalBody } from './optional-body.ts';
+import { ClusterView, clusterView, Id, IdParams, Labels, NodeView, nodeView, Recorded, recorded, RegionView, regionView } from './views.ts';
 import type { Cluster } from '../../commands/cluster/state.ts';
 import type { Node } from '../../commands/node/state.ts';
 import type { Region } from '../../commands/region/state.ts';
 
 const operator = requireRoles('operator');
-const anyone = requireRoles('operator', 'tenant-admin', 'tenant-user');
 
 const Text = (maxLength = 255) => Type.String({ minLength: 1, maxLength });
 const Capacity = Type.Object(
@@ -95,14 +95,6 @@ export const fleetRoutes =
       return { ...recorded(outcome), region: regionView(outcome.state as Region) };
     });
 
-    app.get('/v1/regions/:id', {
-      onRequest: anyone,
-      schema: { tags: ['regions'], summary: 'A region, folded from its stream', params: IdParams, response: { 200: Type.Object({ region: RegionView, revision: Type.Integer() }), ...errorResponses(400, 401, 404, 503) } },
-    }, async (request) => {
-      const { state, revision } = await fleet.read('region', request.params.id);
-      return { region: regionView(exists(state as Region | null, 'region', request.params.id)), revision };
-    });
-
     app.post('/v1/clusters', {
       onRequest: operator,
       schema: {
@@ -163,7 +155,7 @@ export const fleetRoutes =
             memoryMiB: Capacity.properties.memoryMiB,
             diskGiB: Capacity.properties.diskGiB,
             overcommit: Type.Optional(Overcommit),
-            labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 255 }), { maxProperties: 64 })),
+            labels: Type.Optional(Labels),
           },
           { additionalProperties: false },
         ),
@@ -203,6 +195,7 @@ export const fleetRoutes =
     const NodeAction = Type.Union([Type.Literal('cordon'), Type.Literal('uncordon'), Type.Literal('drain'), Type.Literal('fail'), Type.Literal('decommission')]);
     app.post('/v1/nodes/:id/:action', {
       onRequest: operator,
+      preValidation: optionalBody,
       schema: {
         tags: ['nodes'],
         summary: 'cordon | uncordon | drain (cordon and migrate every VM away) | fail (its VMs fail) | decommission (only when empty)',
@@ -248,13 +241,5 @@ export const fleetRoutes =
           throw new NovaCronError('NC_VALIDATION', `unknown node action ${String(never)}`, { details: { field: 'action' } });
         }
       }
-    });
-
-    app.get('/v1/nodes/:id', {
-      onRequest: operator,
-      schema: { tags: ['nodes'], summary: 'A node, folded from its stream', params: IdParams, response: { 200: Type.Object({ node: NodeView, revision: Type.Integer() }), ...errorResponses(400, 401, 403, 404, 503) } },
-    }, async (request) => {
-      const { state, revision } = await fleet.read('node', request.params.id);
-      return { node: nodeView(exists(state as Node | null, 'node', request.params.id)), revision };
     });
   };

@@ -1,19 +1,18 @@
 import { Type } from 'typebox';
 import type { FleetService } from '../../commands/fleet/service.ts';
 import type { Tenant } from '../../commands/tenant/state.ts';
-import { NovaCronError } from '../../streams/errors/index.ts';
 import type { RoutePlugin } from '../app.ts';
-import { assertTenantAccess, principalOf, requireRoles } from '../auth/guards.ts';
+import { requireRoles } from '../auth/guards.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
 import { commandContext } from './command-context.ts';
+import { optionalBody } from './optional-body.ts';
 import { Id, QuotaSchema, Recorded, recorded, TenantView, tenantView } from './views.ts';
 
 const operator = requireRoles('operator');
-const anyone = requireRoles('operator', 'tenant-admin', 'tenant-user');
 const Params = Type.Object({ id: TenantId }, { additionalProperties: false });
 
-/** Tenants: created and governed by operators; a tenant may read itself. */
+/** Tenants: created and governed by operators (reads, a tenant reading itself included: inventory-queries.ts). */
 export const tenantRoutes =
   (fleet: FleetService): RoutePlugin =>
   async (app) => {
@@ -26,7 +25,7 @@ export const tenantRoutes =
         summary: 'Create a tenant',
         body: Type.Object(
           {
-            id: TenantId,
+            id: Id,
             name: Type.String({ minLength: 1, maxLength: 255 }),
             contactEmail: Type.Optional(Type.String({ minLength: 3, maxLength: 254, pattern: '^[^@\\s]+@[^@\\s]+$', description: 'Personal data: stored encrypted with the tenant key.' })),
             quota: QuotaSchema,
@@ -58,6 +57,7 @@ export const tenantRoutes =
 
     app.post('/v1/tenants/:id/:action', {
       onRequest: operator,
+      preValidation: optionalBody,
       schema: {
         tags: ['tenants'],
         summary: 'suspend (starts and creations refused) | reactivate',
@@ -85,21 +85,5 @@ export const tenantRoutes =
     }, async (request) => {
       const outcome = await fleet.deleteTenant(commandContext(request), request.params.id);
       return { ...recorded(outcome), tenant: tenantView(outcome.state as Tenant) };
-    });
-
-    app.get('/v1/tenants/:id', {
-      onRequest: anyone,
-      schema: {
-        tags: ['tenants'],
-        summary: 'A tenant with its quota and usage, folded from its stream',
-        params: Params,
-        response: { 200: Type.Object({ tenant: TenantView, revision: Type.Integer() }), ...errorResponses(400, 401, 404, 503) },
-      },
-    }, async (request) => {
-      const id = request.params.id;
-      assertTenantAccess(principalOf(request), id, { entity: 'tenant', id });
-      const { state, revision } = await fleet.read('tenant', id);
-      if (state === null) throw new NovaCronError('NC_NOT_FOUND', `tenant ${id} does not exist`, { details: { entity: 'tenant', id } });
-      return { tenant: tenantView(state as Tenant), revision };
     });
   };

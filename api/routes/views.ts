@@ -9,6 +9,13 @@ import type { Vm } from '../../commands/vm/state.ts';
 
 export const Id = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$', description: 'Letters, digits and ._:@-, at most 128 characters.' });
 export const IdParams = Type.Object({ id: Id }, { additionalProperties: false });
+/** Non-blank text: at least one character that is not white space (the deciders refuse blank text). */
+export const NonBlank = (maxLength = 255, options: { description?: string } = {}) => Type.String({ minLength: 1, maxLength, pattern: '\\S', ...options });
+/** Free-form labels: keys of 1 to 63 characters, not blank; values of at most 255. */
+export const Labels = Type.Record(Type.String(), Type.String({ maxLength: 255 }), {
+  maxProperties: 64,
+  propertyNames: Type.String({ minLength: 1, maxLength: 63, pattern: '\\S' }),
+});
 
 /** What every command answers besides its own fields. */
 export const Recorded = {

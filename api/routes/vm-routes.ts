@@ -9,7 +9,8 @@ import { assertTenantAccess, principalOf, requireRoles } from '../auth/guards.ts
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
 import { commandContext } from './command-context.ts';
-import { Id, IdParams, Recorded, recorded, VmView, vmView } from './views.ts';
+import { optionalBody } from './optional-body.ts';
+import { Id, IdParams, Labels, NonBlank, Recorded, recorded, VmView, vmView } from './views.ts';
 
 const anyone = requireRoles('operator', 'tenant-admin', 'tenant-user');
 const admins = requireRoles('operator', 'tenant-admin');
@@ -42,18 +43,18 @@ export const vmRoutes =
         summary: 'Create a VM: reserve quota, place it on a node with room, record it',
         body: Type.Object(
           {
-            name: Type.String({ minLength: 1, maxLength: 255 }),
+            name: NonBlank(),
             vcpus: Vcpus,
             memoryMiB: Memory,
             diskGiB: Disk,
-            image: Type.String({ minLength: 1, maxLength: 255 }),
+            image: NonBlank(),
             regionId: Type.Optional(Id),
             placement: Type.Optional(Type.Union(PLACEMENT_POLICIES.map((p) => Type.Literal(p)), { description: 'balanced (default), consolidated or performance' })),
             tenantId: Type.Optional(TenantId),
             start: Type.Optional(Type.Boolean({ description: 'Start at once (default: the VM is created stopped).' })),
-            sshPublicKeys: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 16_384 }), { maxItems: 32, description: 'Personal data: stored encrypted.' })),
-            userData: Type.Optional(Type.String({ maxLength: 65_536, description: 'Personal data: stored encrypted.' })),
-            labels: Type.Optional(Type.Record(Type.String({ maxLength: 63 }), Type.String({ maxLength: 255 }), { maxProperties: 64 })),
+            sshPublicKeys: Type.Optional(Type.Array(NonBlank(16_384), { maxItems: 32, uniqueItems: true, description: 'Personal data: stored encrypted.' })),
+            userData: Type.Optional(NonBlank(65_536, { description: 'Personal data: stored encrypted.' })),
+            labels: Type.Optional(Labels),
           },
           { additionalProperties: false },
         ),
@@ -122,7 +123,13 @@ export const vmRoutes =
         response: { 200: Answer, ...errorResponses(400, 401, 403, 404, 409, 422, 503) },
       },
     }, async (request) => {
-      await visibleVm(principalOf(request), request.params.id);
+      const { vm } = await visibleVm(principalOf(request), request.params.id);
+      const { diskGiB } = request.body;
+      if (diskGiB !== undefined && diskGiB < vm.spec.diskGiB) {
+        throw new NovaCronError('NC_VALIDATION', `diskGiB must not shrink: the disk has ${vm.spec.diskGiB} GiB`, {
+          details: { field: 'diskGiB', value: diskGiB, min: vm.spec.diskGiB },
+        });
+      }
       const result = await fleet.vms.resize(commandContext(request), request.params.id, request.body);
       return { ...recorded(result), ...vmView(result.vm) };
     });
@@ -161,6 +168,7 @@ export const vmRoutes =
 
     app.post('/v1/vms/:id/snapshots', {
       onRequest: anyone,
+      preValidation: optionalBody,
       schema: {
         tags: ['vms'],
         summary: 'Take a snapshot',
@@ -190,18 +198,5 @@ export const vmRoutes =
       await visibleVm(principalOf(request), request.params.id);
       const result = await fleet.vms.remove(commandContext(request), request.params.id);
       return { ...recorded(result), ...vmView(result.vm) };
-    });
-
-    app.get('/v1/vms/:id', {
-      onRequest: anyone,
-      schema: {
-        tags: ['vms'],
-        summary: "A VM's current state, folded from its stream (consistency=strong)",
-        params: IdParams,
-        response: { 200: Type.Object({ ...VmView.properties, revision: Type.Integer() }), ...errorResponses(400, 401, 404, 503) },
-      },
-    }, async (request) => {
-      const { vm, revision } = await visibleVm(principalOf(request), request.params.id);
-      return { ...vmView(vm), revision };
     });
   };

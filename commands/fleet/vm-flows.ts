@@ -9,8 +9,8 @@ import { isNovaCronError, NovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
 import { rankCandidates, type PlacementPolicy } from '../placement/policy.ts';
 import type { FleetDirectory } from '../placement/directory.ts';
-import { notFound } from '../shared/errors.ts';
-import type { Vm } from '../vm/state.ts';
+import { invalidState, notFound } from '../shared/errors.ts';
+import type { Vm, VmLifecycle } from '../vm/state.ts';
 import { aggregates, streamOf } from './aggregates.ts';
 import { meta, type FleetHooks, type Runner } from './runner.ts';
 
@@ -315,6 +315,9 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       { kind, targetNodeId, allowedRegions, policy = 'balanced' }: { kind: 'cold' | 'warm' | 'live'; targetNodeId?: string; allowedRegions: readonly string[]; policy?: PlacementPolicy },
     ): Promise<VmResult> {
       const { vm } = await requireVm(vmId);
+      // Refuse before reserving on a target: a VM that cannot migrate leaves no reservation behind.
+      const from: VmLifecycle[] = kind === 'cold' ? ['stopped'] : ['running'];
+      if (!from.includes(vm.state)) throw invalidState({ entity: 'vm', id: vmId, command: 'MigrateVm', state: vm.state, allowed: from });
       const reservationId = newId();
       const migrationId = newId();
       let target;

@@ -13,16 +13,33 @@ export interface ClusterInfo {
   healthy: boolean;
 }
 
+/** What placement ranks a node by: its status and place, capacity, what is allocated and what is pending. */
+export type PlacementNode = Pick<Node, 'nodeId' | 'regionId' | 'clusterId' | 'status' | 'capacity' | 'overcommitRatio' | 'used' | 'reservations'>;
+
+/**
+ * What placement needs to know about the fleet. It may be a moment stale; that
+ * is safe, because a reservation is decided on the node stream itself, with its
+ * expected revision, and a full node is skipped. Implementations: the in-memory
+ * directory below (catches up from the log itself), and one over the inventory
+ * projection (api/placement/inventory-directory.ts).
+ */
+export interface FleetDirectory {
+  /** Brings the view up to date (bounded: it may return still a little stale). */
+  refresh(): Promise<void>;
+  node(nodeId: string): PlacementNode | undefined;
+  nodes(): PlacementNode[];
+  region(regionId: string): RegionInfo | undefined;
+  cluster(clusterId: string): ClusterInfo | undefined;
+}
+
 const CATEGORIES = ['node', 'region', 'cluster'];
 
 /**
- * What placement needs to know about the fleet: every node's state (folded with
- * the node decider's own `evolve`), regions and clusters. It catches up from
- * the event store's log on each `refresh()`, reading only what is new. It may
- * be a moment stale; that is safe, because a reservation is decided on the node
- * stream itself, with its expected revision, and a full node is skipped.
+ * The in-memory directory: every node's state (folded with the node decider's
+ * own `evolve`), regions and clusters, caught up from the event store's log on
+ * each `refresh()`, reading only what is new.
  */
-export function createFleetDirectory(store: EventStore) {
+export function createFleetDirectory(store: EventStore): FleetDirectory & { readonly position: number } {
   const nodes = new Map<string, Node>();
   const regions = new Map<string, RegionInfo>();
   const clusters = new Map<string, ClusterInfo>();
@@ -86,5 +103,3 @@ export function createFleetDirectory(store: EventStore) {
     },
   };
 }
-
-export type FleetDirectory = ReturnType<typeof createFleetDirectory>;

@@ -1,7 +1,7 @@
-import { allocatable, CAPACITY_DIMENSIONS, type Node } from '../node/state.ts';
+import { allocatable, CAPACITY_DIMENSIONS } from '../node/state.ts';
 import { reservedTotal } from '../shared/ledger.ts';
 import type { CapacityResources } from '../../schemas/generated/events.ts';
-import type { FleetDirectory } from './directory.ts';
+import type { FleetDirectory, PlacementNode } from './directory.ts';
 
 /**
  * balanced: spread load — the node that is least utilized after placement first.
@@ -20,7 +20,7 @@ export interface CandidateQuery {
 }
 
 /** Free room per dimension after allocations and pending reservations. */
-export function freeRoom(node: Node): CapacityResources {
+export function freeRoom(node: PlacementNode): CapacityResources {
   const limit = allocatable(node.capacity, node.overcommitRatio);
   const reserved = reservedTotal(CAPACITY_DIMENSIONS, node);
   return {
@@ -34,7 +34,7 @@ const fits = (free: CapacityResources, want: CapacityResources) =>
   free.vcpus >= want.vcpus && free.memoryMiB >= want.memoryMiB && free.diskGiB >= want.diskGiB;
 
 /** Utilization after placing `want`: the highest fraction across dimensions. */
-function utilizationAfter(node: Node, want: CapacityResources): number {
+function utilizationAfter(node: PlacementNode, want: CapacityResources): number {
   const limit = allocatable(node.capacity, node.overcommitRatio);
   const free = freeRoom(node);
   return Math.max(
@@ -43,7 +43,7 @@ function utilizationAfter(node: Node, want: CapacityResources): number {
 }
 
 /** Nodes that can take the VM, best first for the policy. Pure over the directory's snapshot. */
-export function rankCandidates(directory: FleetDirectory, query: CandidateQuery): Node[] {
+export function rankCandidates(directory: FleetDirectory, query: CandidateQuery): PlacementNode[] {
   const regions = new Set(query.regionIds);
   const excluded = new Set(query.exclude ?? []);
   const eligible = directory.nodes().filter((node) => {
@@ -53,7 +53,7 @@ export function rankCandidates(directory: FleetDirectory, query: CandidateQuery)
     return fits(freeRoom(node), query.resources);
   });
   const score = new Map(eligible.map((n) => [n.nodeId, utilizationAfter(n, query.resources)]));
-  const byId = (a: Node, b: Node) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0);
+  const byId = (a: PlacementNode, b: PlacementNode) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0);
   switch (query.policy) {
     case 'balanced':
       return eligible.sort((a, b) => (score.get(a.nodeId) ?? 0) - (score.get(b.nodeId) ?? 0) || byId(a, b));

@@ -35,7 +35,7 @@ export interface Release<D extends string> {
   resources: Amounts<D>;
 }
 
-export const reservedTotal = <D extends string>(dims: readonly D[], ledger: Ledger<D>): Amounts<D> =>
+export const reservedTotal = <D extends string>(dims: readonly D[], ledger: Pick<Ledger<D>, 'reservations'>): Amounts<D> =>
   sum(dims, Object.values(ledger.reservations).map((r) => r.resources));
 
 export const isEmpty = <D extends string>(ledger: Ledger<D>): boolean =>

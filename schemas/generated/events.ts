@@ -50,6 +50,27 @@ export interface CapacityReserved {
   expiresAt: string;
 }
 
+/** The capacity forecast of a region predicts a possible shortfall: the 95% upper bound of the allocation forecast exceeds the region's capacity. Recorded by the shortfall watcher in the stream forecast-<regionId>, once per crossing. Schema version 1. */
+export interface CapacityShortfallForecast {
+  /** Region the forecast is for; the stream is forecast-<regionId>. */
+  regionId: string;
+  /** Which allocation crosses the capacity: vcpus, or memory (MiB). */
+  metric: CapacityMetric;
+  /** The region's allocatable capacity of the metric when the forecast was made (vCPUs or MiB, overcommit included; failed and decommissioned nodes excluded). */
+  capacity: number;
+  /** ISO-8601 instant of the start of the first forecast hour whose 95% upper bound exceeds the capacity. */
+  crossingAt: string;
+  /** The 95% upper bound of the allocation forecast at that hour (vCPUs or MiB). */
+  upper95: number;
+  /** Forecasting model chosen by backtest: holt-winters, damped-trend or seasonal-naive. */
+  model: string;
+  /** ISO-8601 instant (wall clock of the watcher) the forecast was made at. */
+  forecastMadeAt: string;
+}
+
+/** What is forecast: allocated vCPUs, or allocated memory in MiB. */
+export type CapacityMetric = 'vcpus' | 'memory';
+
 /** A cluster reported its health. Schema version 1. */
 export interface ClusterHealthReported {
   /** Cluster id; the cluster stream is cluster-<clusterId>. */
@@ -473,6 +494,7 @@ export type EventType =
   | 'CapacityCommitted'
   | 'CapacityReleased'
   | 'CapacityReserved'
+  | 'CapacityShortfallForecast'
   | 'ClusterHealthReported'
   | 'ClusterJoined'
   | 'ClusterLeft'
@@ -512,6 +534,7 @@ export const eventTypes = [
   'CapacityCommitted',
   'CapacityReleased',
   'CapacityReserved',
+  'CapacityShortfallForecast',
   'ClusterHealthReported',
   'ClusterJoined',
   'ClusterLeft',
@@ -552,6 +575,7 @@ export interface EventDataMap {
   CapacityCommitted: CapacityCommitted;
   CapacityReleased: CapacityReleased;
   CapacityReserved: CapacityReserved;
+  CapacityShortfallForecast: CapacityShortfallForecast;
   ClusterHealthReported: ClusterHealthReported;
   ClusterJoined: ClusterJoined;
   ClusterLeft: ClusterLeft;

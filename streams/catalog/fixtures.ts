@@ -105,4 +105,13 @@ export const samples: { [Type in EventType]: EventDataMap[Type] & Record<string,
   ClusterJoined: { clusterId: 'c1', regionId: 'eu-west' },
   ClusterLeft: { clusterId: 'c1', regionId: 'eu-west' },
   ClusterHealthReported: { clusterId: 'c1', regionId: 'eu-west', healthy: false, detail: '2 of 5 nodes unreachable' },
+  CapacityShortfallForecast: {
+    regionId: 'eu-west',
+    metric: 'vcpus',
+    capacity: 4096,
+    crossingAt: '2025-03-01T14:00:00.000Z',
+    upper95: 4101.5,
+    model: 'holt-winters',
+    forecastMadeAt: '2025-01-01T00:00:00.000Z',
+  },
 };

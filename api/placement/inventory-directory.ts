@@ -1,0 +1,58 @@
+import type { ClusterInfo, FleetDirectory, PlacementNode, RegionInfo } from '../../commands/placement/directory.ts';
+import { INVENTORY, type InventoryQueries, type PlacementNodeRecord } from '../../projections/inventory/index.ts';
+import type { EventStore } from '../../streams/eventstore/index.ts';
+import type { ProjectionHost } from '../../streams/processing/host.ts';
+
+export interface InventoryDirectoryOptions {
+  host: Pick<ProjectionHost, 'queries' | 'waitFor'>;
+  store: Pick<EventStore, 'headPosition'>;
+  /** Longest `refresh()` waits for the inventory to apply the log's head before placement goes on with what it has. */
+  waitMs: number;
+}
+
+const toPlacementNode = (n: PlacementNodeRecord): PlacementNode => ({
+  nodeId: n.nodeId,
+  regionId: n.regionId,
+  clusterId: n.clusterId,
+  status: n.status,
+  capacity: n.capacity,
+  overcommitRatio: n.overcommitRatio,
+  used: n.allocated,
+  reservations: Object.fromEntries(n.pending.map((p) => [p.reservationId, { vmId: p.vmId, resources: p.resources, expiresAt: p.expiresAt }])),
+});
+
+/**
+ * Placement's fleet directory over the inventory projection: the saga's
+ * candidate nodes, regions and cluster health come from the inventory's
+ * tables instead of a fold of the log kept in memory. `refresh()` waits,
+ * bounded by `waitMs`, for the inventory to apply what the log holds when it
+ * is called (so a node registered just before is a candidate); past the bound
+ * placement ranks what the inventory has. A stale view is safe: the
+ * reservation is decided on the node stream, with its expected revision, and
+ * a full node is skipped.
+ */
+export function createInventoryDirectory({ host, store, waitMs }: InventoryDirectoryOptions): FleetDirectory {
+  if (!Number.isInteger(waitMs) || waitMs < 0) throw new TypeError('createInventoryDirectory: waitMs must be an integer >= 0');
+  // The active generation's queries, looked up on each call: a replay may switch generations.
+  const queries = () => host.queries<InventoryQueries>(INVENTORY);
+  return {
+    async refresh() {
+      await host.waitFor(INVENTORY, await store.headPosition(), waitMs);
+    },
+    node(nodeId) {
+      const node = queries().placementNode(nodeId);
+      return node === null ? undefined : toPlacementNode(node);
+    },
+    nodes: () => queries().placementNodes().map(toPlacementNode),
+    region(regionId): RegionInfo | undefined {
+      const region = queries().getRegion(regionId);
+      return region === null ? undefined : { regionId, retired: region.status === 'retired' };
+    },
+    cluster(clusterId): ClusterInfo | undefined {
+      const cluster = queries().getCluster(clusterId);
+      if (cluster === null) return undefined;
+      // Health is unknown (null) until a cluster reports: placement treats it as healthy, as the in-memory directory does.
+      return { clusterId, regionId: cluster.status === 'joined' ? cluster.regionId : null, healthy: cluster.healthy !== false };
+    },
+  };
+}

@@ -1,0 +1,26 @@
+import type { SqliteProjection } from '../../streams/processing/projection.ts';
+import { createShardMapApply, SHARD_MAP_EVENTS } from './apply.ts';
+import { createShardMapQueries, type ShardMapQueries } from './queries.ts';
+import { createRingCache, type RingCache } from './ring-cache.ts';
+import { migrateShardMap } from './tables.ts';
+
+export const SHARD_MAP = 'shard-map';
+
+/**
+ * The shard map: `key → region, shard, replicas` for every VM, load per shard,
+ * and a rebalance plan whenever a region's shard count changes. Built from
+ * region and VM events. (Cluster events change nothing here: a key's shard
+ * depends only on its region's ring, not on the cluster its VM runs in.)
+ * Rings live in `cache`, shared by the processor and the queries of every
+ * generation; they are rebuilt only when a region's shard count changes.
+ */
+export function createShardMapProjection({ cache = createRingCache() }: { cache?: RingCache } = {}): SqliteProjection<ShardMapQueries> {
+  return {
+    name: SHARD_MAP,
+    version: 1,
+    handles: SHARD_MAP_EVENTS,
+    migrate: migrateShardMap,
+    apply: createShardMapApply(cache),
+    queries: (db) => createShardMapQueries(db, cache),
+  };
+}
