@@ -11,6 +11,7 @@ describe('GET /v1/admin/processors', () => {
     await f.setup('POST', '/v1/regions', { id: 'eu-west', name: 'Dublin', lat: 53.35, lon: -6.26, complianceZone: 'eu', costPerVcpuHour: 0.021 });
     const head = await f.platform.store.headPosition();
     const names = f.platform.projections.names;
+    expect(names).toEqual(expect.arrayContaining(['inventory', 'shard-map', 'routing-table', 'capacity-forecast']));
     for (const name of names) expect(await f.platform.projections.waitFor(name, head, 5000)).toBe(true);
     const response = await f.app.inject({ method: 'GET', url: '/v1/admin/processors', headers: f.operator });
     expect(response.statusCode).toBe(200);
