@@ -180,3 +180,18 @@ describe('sweeper after a crash mid-saga', () => {
     expect(tenant.reservations).toEqual({});
   });
 });
+
+describe('event ownership', () => {
+  it('every tenant and VM event carries its tenant in the metadata, node events none', async () => {
+    t = testFleet();
+    const { tenantId } = await seedFleet(t);
+    const created = await t.fleet.createVm(t.context(), { tenantId, name: 'x', spec });
+    await t.fleet.failNode(t.context(), created.vm.nodeId, 'power');
+    await t.fleet.execute('tenant', tenantId, { type: 'SuspendTenant', data: { tenantId, reason: null } }, t.context());
+    const all = await t.store.readAll({ maxCount: 10_000 });
+    const owned = all.filter((e) => e.streamId.startsWith('tenant-') || e.streamId.startsWith('vm-'));
+    expect(owned.map((e) => e.type)).toEqual(expect.arrayContaining(['QuotaReserved', 'QuotaCommitted', 'VmCreated', 'VmFailed', 'TenantSuspended']));
+    expect(owned.filter((e) => e.metadata.tenantId !== tenantId)).toEqual([]);
+    expect(all.filter((e) => e.streamId.startsWith('node-') && e.metadata.tenantId !== null)).toEqual([]);
+  });
+});

@@ -14,6 +14,12 @@ export const toDomainEvent = (event: RecordedEvent): DomainEvent => ({ type: eve
 
 export interface Aggregate<Command, State> {
   decider: Decider<Command, DomainEvent, State>;
+  /**
+   * The tenant that owns the aggregate, written into every event's metadata:
+   * its data key encrypts the events' personal fields, and tenant-scoped
+   * readers (the event feed, Kafka consumers) select by it.
+   */
+  tenantOf?: (state: State, command: Command) => string | null;
   /** Snapshot every this many events (state must hold no personal data); omit for short streams. */
   snapshot?: { version: number; every: number };
 }
@@ -52,9 +58,9 @@ export async function handleCommand<Command, State>(
   aggregate: Aggregate<Command, State>,
   command: Command | ((state: State) => Command),
   context: CommandContext,
-  { tenantId = null, maxRetries = 8, lock }: HandleOptions = {},
+  { tenantId: givenTenant = null, maxRetries = 8, lock }: HandleOptions = {},
 ): Promise<CommandOutcome<State>> {
-  if (lock) return lock.run(streamId, () => handleCommand(store, streamId, aggregate, command, context, { tenantId, maxRetries }));
+  if (lock) return lock.run(streamId, () => handleCommand(store, streamId, aggregate, command, context, { tenantId: givenTenant, maxRetries }));
   const { decider, snapshot } = aggregate;
   for (let attempt = 0; ; attempt++) {
     const loaded = await loadAggregate(store, streamId, {
@@ -62,7 +68,9 @@ export async function handleCommand<Command, State>(
       evolve: (state, event) => decider.evolve(state, toDomainEvent(event)),
       snapshot,
     });
-    const decided = decider.decide(typeof command === 'function' ? (command as (s: State) => Command)(loaded.state) : command, loaded.state);
+    const resolved = typeof command === 'function' ? (command as (s: State) => Command)(loaded.state) : command;
+    const decided = decider.decide(resolved, loaded.state);
+    const tenantId = givenTenant ?? aggregate.tenantOf?.(loaded.state, resolved) ?? null;
     if (decided.length === 0) {
       const [last] = await store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 });
       return { streamId, revision: loaded.revision, position: last?.position ?? 0, events: [], state: loaded.state };
