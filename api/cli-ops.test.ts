@@ -6,11 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
+import { embeddedChildEnv } from './testing/child-env.ts';
 
 const bin = fileURLToPath(new URL('../bin/novacron.mjs', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'novacron-cli-ops-'));
 const run = (...args: string[]) =>
-  spawnSync(process.execPath, [bin, ...args], { env: { ...process.env, NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal' }, encoding: 'utf8', timeout: 60_000 });
+  spawnSync(process.execPath, [bin, ...args], { env: embeddedChildEnv({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal' }), encoding: 'utf8', timeout: 60_000 });
 
 beforeAll(async () => {
   // A log and a built inventory generation 1, as a server would have left them.

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildApp } from './app.ts';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
+import { embeddedChildEnv } from './testing/child-env.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'novacron.mjs');
@@ -19,10 +20,9 @@ beforeEach(() => {
 afterEach(() => rmSync(dataDir, { recursive: true, force: true }));
 
 function novacron(args: string[], env: Record<string, string> = {}) {
-  const { NOVACRON_JWT_SECRET: _unset, ...inherited } = process.env;
   return spawnSync(process.execPath, [bin, ...args], {
     cwd: root,
-    env: { ...inherited, NOVACRON_DATA_DIR: dataDir, ...env },
+    env: embeddedChildEnv({ NOVACRON_DATA_DIR: dataDir, ...env }),
     encoding: 'utf8',
     timeout: 20_000,
   });

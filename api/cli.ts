@@ -10,7 +10,14 @@ import { TENANT_ID_PATTERN } from './http/ids.ts';
 const usage = `usage: novacron <command>
 
 commands:
-  start     run the HTTP API (NOVACRON_HOST:NOVACRON_PORT, default 127.0.0.1:8080) on the embedded event store
+  start     run the HTTP API (NOVACRON_HOST:NOVACRON_PORT, default 127.0.0.1:8080) on the embedded event store,
+            and the Kafka relay beside it when NOVACRON_KAFKA_BROKERS is set
+              novacron start [--role all|api|relay]   (all: the default; relay: the relay alone,
+              with /metrics and /healthz on NOVACRON_HOST:NOVACRON_PORT)
+              novacron start --role processor --processors shard-map,routing-table   (those projections'
+              processors fed from Kafka, as consumer groups; /metrics and /healthz only)
+  kafka     novacron kafka init: create the topics and register the event schemas (idempotent)
+            novacron kafka status: what Kafka holds against the event store (published, head, lag)
   token     print a JWT for the API, signed with NOVACRON_JWT_SECRET or <data dir>/jwt.secret
               novacron token --role operator [--sub <name>] [--ttl 1h]
               novacron token --role tenant-admin|tenant-user --tenant <id> [--sub <name>] [--ttl 1h]
@@ -56,14 +63,51 @@ function token(args: string[]): number {
   return 0;
 }
 
-async function start(): Promise<number> {
-  // Loaded on demand: `novacron token` needs none of the server.
-  const { closeOnSignals, startServer } = await import('./server.ts');
+const ROLES = ['all', 'api', 'relay', 'processor'] as const;
+
+async function start(args: string[]): Promise<number> {
+  let role: (typeof ROLES)[number] = 'all';
+  let processors: string | undefined;
+  try {
+    const { values } = parseArgs({ args, allowPositionals: false, strict: true, options: { role: { type: 'string' }, processors: { type: 'string' } } });
+    const found = ROLES.find((r) => r === values.role);
+    if (values.role !== undefined && found === undefined) throw new UsageError(`--role must be ${ROLES.join(', ')}`);
+    role = found ?? 'all';
+    processors = values.processors;
+    if (processors !== undefined && role !== 'processor') throw new UsageError('--processors is only for --role processor');
+  } catch (error) {
+    if (error instanceof UsageError) throw error;
+    throw new UsageError(`${error instanceof Error ? error.message : String(error)}; settings are NOVACRON_* environment variables`);
+  }
   const config = loadConfig();
-  const server = await startServer(config);
+  if (role === 'processor') {
+    const { parseProcessors, runProcessorRole } = await import('./processor-role.ts');
+    let names: string[];
+    try {
+      names = parseProcessors(processors);
+    } catch (error) {
+      throw new UsageError(error instanceof Error ? error.message : String(error));
+    }
+    return runProcessorRole(config, names);
+  }
+  if (role === 'relay') {
+    if (config.kafka.brokers === undefined) throw new UsageError('--role relay needs NOVACRON_KAFKA_BROKERS (and NOVACRON_SCHEMA_REGISTRY_URL)');
+    const [{ openPlatform }, { runRelayRole }] = await Promise.all([import('./platform.ts'), import('../connectors/relay/role.ts')]);
+    const platform = openPlatform(config);
+    try {
+      return await runRelayRole({ store: platform.store, settings: config.kafka, dataDir: config.dataDir, host: config.host, port: config.port });
+    } finally {
+      await platform.close();
+    }
+  }
+  // Loaded on demand: `novacron token` needs none of the server.
+  const [{ closeOnSignals, startServer }, { wireApi }] = await Promise.all([import('./server.ts'), import('./wiring.ts')]);
+  const relay = role === 'all' && config.kafka.brokers !== undefined;
+  const server = await startServer(config, { wiring: (platform) => wireApi(platform, { relay }) });
   const head = await server.platform.store.headPosition();
   console.log(`NovaCron API listening on ${server.url}`);
   console.log(`  event store  ${config.dataDir}/events.db (sync=${config.sqliteSync}), ${head} events`);
+  if (relay) console.log(`  relay        to Kafka ${config.kafka.brokers?.join(',')}, topics ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events (novacron kafka status)`);
   console.log(`  API docs     ${server.url}/docs`);
   console.log('  get a token  npx novacron token --role operator');
   console.log('  stop         Ctrl-C or SIGTERM (in-flight requests finish first)');
@@ -74,8 +118,22 @@ async function main(argv: string[]): Promise<number> {
   const [command = 'help', ...rest] = argv;
   switch (command) {
     case 'start':
-      if (rest.length > 0) throw new UsageError(`start takes no arguments; settings are NOVACRON_* environment variables`);
-      return start();
+      return start(rest);
+    case 'kafka': {
+      const [sub, ...extra] = rest;
+      if ((sub !== 'init' && sub !== 'status') || extra.length > 0) throw new UsageError('kafka takes one argument: init or status');
+      const config = loadConfig();
+      if (config.kafka.brokers === undefined) throw new UsageError(`kafka ${sub} needs NOVACRON_KAFKA_BROKERS and NOVACRON_SCHEMA_REGISTRY_URL`);
+      const commands = await import('../connectors/relay/cli.ts');
+      if (sub === 'init') return commands.kafkaInit(config.kafka);
+      const { openPlatform } = await import('./platform.ts');
+      const platform = openPlatform(config);
+      try {
+        return await commands.kafkaStatus(config.kafka, platform.store);
+      } finally {
+        await platform.close();
+      }
+    }
     case 'token':
       return token(rest);
     case 'status': {

@@ -21,6 +21,8 @@ describe('loadConfig', () => {
       routingLatencyMatrix: undefined,
       routingWeights: { distance: 0.1, latency: 0.4, cost: 0.25, load: 0.25 },
       routingMinHeadroom: 0.05,
+      kafka: { brokers: undefined, schemaRegistryUrl: undefined, topicPrefix: 'novacron', partitions: 12, replication: 1 },
+      kafkaProcessors: [],
     });
   });
 

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_HYBRID_WEIGHTS, DEFAULT_MIN_HEADROOM, type HybridWeights, type LatencyMatrix } from '../projections/routing/model/index.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
+import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, type KafkaSettings } from '../streams/kafka/settings.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -44,6 +45,12 @@ export interface Config {
   routingWeights: HybridWeights;
   /** NOVACRON_ROUTING_MIN_HEADROOM: least free share of a region's vCPUs for it to take traffic. */
   routingMinHeadroom: number;
+  /** NOVACRON_KAFKA_BROKERS, NOVACRON_SCHEMA_REGISTRY_URL, NOVACRON_KAFKA_TOPIC_PREFIX, NOVACRON_KAFKA_PARTITIONS, NOVACRON_KAFKA_REPLICATION. */
+  kafka: KafkaSettings;
+  /** NOVACRON_KAFKA_PROCESSORS: projections fed from Kafka by `--role processor` instances; the API reads them and does not run their processors. */
+  kafkaProcessors: string[];
+  /** NOVACRON_ESDB_URL: EventStoreDB / KurrentDB connection string; when set, the event store is there instead of `<dataDir>/events.db`. */
+  esdbUrl: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -66,7 +73,85 @@ export function loadConfig(env: Env = process.env): Config {
     routingLatencyMatrix: optionalPath(env, 'NOVACRON_ROUTING_LATENCY_MATRIX'),
     routingWeights: hybridWeights(env, 'NOVACRON_ROUTING_WEIGHTS', DEFAULT_HYBRID_WEIGHTS),
     routingMinHeadroom: fraction(env, 'NOVACRON_ROUTING_MIN_HEADROOM', DEFAULT_MIN_HEADROOM),
+    kafka: kafkaSettings(env),
+    kafkaProcessors: kafkaProcessors(env, 'NOVACRON_KAFKA_PROCESSORS'),
+    esdbUrl: esdbUrl(env, 'NOVACRON_ESDB_URL'),
   };
+}
+
+/** `esdb://host:2113?tls=false`, `kurrentdb://…`, or their `+discover` forms for a cluster. */
+function esdbUrl(env: Env, name: string): string | undefined {
+  const value = optional(env, name)?.trim();
+  if (value === undefined || value === '') return undefined;
+  if (!/^(esdb|kurrentdb|kurrent|kdb)(\+discover)?:\/\/[^\s/?#]+(\/)?(\?\S*)?$/i.test(value)) {
+    // The value may hold a password: name the expected shape, not the value.
+    throw invalid(name, 'must be an EventStoreDB / KurrentDB connection string such as esdb://127.0.0.1:2113?tls=false or kurrentdb+discover://node1:2113,node2:2113');
+  }
+  return value;
+}
+
+function kafkaSettings(env: Env): KafkaSettings {
+  const brokers = brokerList(env, 'NOVACRON_KAFKA_BROKERS');
+  const schemaRegistryUrl = httpUrl(env, 'NOVACRON_SCHEMA_REGISTRY_URL');
+  if (brokers !== undefined && schemaRegistryUrl === undefined) {
+    throw invalid('NOVACRON_SCHEMA_REGISTRY_URL', 'must be set when NOVACRON_KAFKA_BROKERS is: events travel on Kafka in Avro with their schemas in the registry');
+  }
+  const topicPrefix = optional(env, 'NOVACRON_KAFKA_TOPIC_PREFIX') ?? DEFAULT_TOPIC_PREFIX;
+  if (!TOPIC_PREFIX_PATTERN.test(topicPrefix)) {
+    throw invalid('NOVACRON_KAFKA_TOPIC_PREFIX', `must be 1 to 200 of the characters Kafka allows in topic names (A-Za-z0-9._-); got ${JSON.stringify(topicPrefix)}`);
+  }
+  return {
+    brokers,
+    schemaRegistryUrl,
+    topicPrefix,
+    partitions: integer(env, 'NOVACRON_KAFKA_PARTITIONS', { min: 1, max: 10_000 }, DEFAULT_PARTITIONS),
+    replication: integer(env, 'NOVACRON_KAFKA_REPLICATION', { min: 1, max: 32 }, DEFAULT_REPLICATION),
+  };
+}
+
+/** Projections the API may read from processors fed by Kafka (the inventory's query cache is invalidated in process: not yet). */
+export const KAFKA_FED_PROJECTIONS = ['shard-map', 'routing-table', 'capacity-forecast'] as const;
+
+function kafkaProcessors(env: Env, name: string): string[] {
+  const value = optional(env, name);
+  if (value === undefined) return [];
+  const names = [...new Set(value.split(',').map((n) => n.trim()).filter((n) => n !== ''))];
+  const bad = names.filter((n) => !(KAFKA_FED_PROJECTIONS as readonly string[]).includes(n));
+  if (names.length === 0 || bad.length > 0) {
+    throw invalid(
+      name,
+      `must be a comma-separated list of ${KAFKA_FED_PROJECTIONS.join(', ')} (the inventory stays in the API's process: its query cache is invalidated by in-process commits); got ${JSON.stringify(value)}`,
+    );
+  }
+  if (optional(env, 'NOVACRON_KAFKA_BROKERS') === undefined) throw invalid(name, 'needs NOVACRON_KAFKA_BROKERS and NOVACRON_SCHEMA_REGISTRY_URL: those projections are fed from Kafka');
+  return names;
+}
+
+/** `host:port,host:port`. */
+function brokerList(env: Env, name: string): string[] | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  const brokers = value.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  const bad = brokers.find((b) => !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9A-Fa-f:.]+\]:\d{1,5}$/.test(b) || Number(b.slice(b.lastIndexOf(':') + 1)) > 65_535);
+  if (brokers.length === 0 || bad !== undefined) {
+    throw invalid(name, `must be a comma-separated list of host:port (e.g. 127.0.0.1:9092,kafka-2:9092); got ${JSON.stringify(value)}`);
+  }
+  return brokers;
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const value = optional(env, name);
+  if (value === undefined) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw invalid(name, `must be an http(s) URL such as http://127.0.0.1:8081 or http://127.0.0.1:8081/apis/ccompat/v7; got ${JSON.stringify(value)}`);
+  }
+  return value.replace(/\/+$/, '');
 }
 
 function invalid(name: string, message: string): NovaCronError {

@@ -18,6 +18,7 @@ import type { CapacityReserved, QuotaReserved, VmCreated } from '../schemas/gene
 import { signToken } from './auth/tokens.ts';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
+import { embeddedChildEnv } from './testing/child-env.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'crash-saga-test-secret-0123456789abcdef';
@@ -49,11 +50,9 @@ afterEach(async () => {
 
 /** `novacron start` on the data dir, with short reservations and a fast sweeper; resolves once it listens. */
 async function startCli(): Promise<Server> {
-  const { NOVACRON_JWT_SECRET: _secret, NOVACRON_MASTER_KEY: _key, ...inherited } = process.env;
   const child = spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], {
     cwd: root,
-    env: {
-      ...inherited,
+    env: embeddedChildEnv({
       NOVACRON_DATA_DIR: dataDir,
       NOVACRON_PORT: '0',
       NOVACRON_JWT_SECRET: SECRET,
@@ -61,7 +60,7 @@ async function startCli(): Promise<Server> {
       NOVACRON_LOG_LEVEL: 'warn',
       NOVACRON_RESERVATION_TIMEOUT_MS: '300',
       NOVACRON_SWEEP_INTERVAL_MS: '100',
-    },
+    }),
   });
   let stdout = '';
   let stderr = '';

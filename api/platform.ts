@@ -3,12 +3,15 @@ import { join } from 'node:path';
 import { createEventCodec, defaultCatalog, type Catalog } from '../streams/catalog/index.ts';
 import { createKeyStore, createPersonalDataCipher, loadMasterKey, type KeyStore } from '../streams/crypto/index.ts';
 import type { EventStore } from '../streams/eventstore/index.ts';
+import { createEsdbEventStore } from '../streams/eventstore/esdb/store.ts';
 import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
 import type { Config } from './config.ts';
 import { embeddedProjections } from '../projections/index.ts';
 import { createInProcessInvalidationBus, invalidateOnCommit, type InvalidationBus } from '../projections/cache-invalidation/index.ts';
 import { INVENTORY } from '../projections/inventory/index.ts';
+import { combineProjectionHosts } from '../streams/processing/combined-host.ts';
 import { createProjectionHost, type ProjectionHost } from '../streams/processing/host.ts';
+import { openKafkaProjections } from './kafka-projections.ts';
 
 /** The parts of a running NovaCron, wired in this one place. */
 export interface Platform {
@@ -30,19 +33,29 @@ export function openPlatform(config: Config): Platform {
     path: join(config.dataDir, 'keys.db'),
     masterKey: loadMasterKey({ value: config.masterKey, dataDir: config.dataDir }),
   });
-  const store = createSqliteEventStore({
-    path: join(config.dataDir, 'events.db'),
-    codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) }),
-    sync: config.sqliteSync,
-  });
+  const codec = createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) });
+  // NOVACRON_ESDB_URL switches the event store to EventStoreDB / KurrentDB; otherwise the embedded SQLite file.
+  const store =
+    config.esdbUrl !== undefined
+      ? createEsdbEventStore({ connectionString: config.esdbUrl, codec })
+      : createSqliteEventStore({ path: join(config.dataDir, 'events.db'), codec, sync: config.sqliteSync });
   const invalidations = createInProcessInvalidationBus();
-  const projections = createProjectionHost({
+  // NOVACRON_KAFKA_PROCESSORS: those projections are written by `--role processor` instances fed from Kafka; here they are only read.
+  const fromKafka = (name: string) => config.kafkaProcessors.includes(name);
+  const embedded = createProjectionHost({
     dir: join(config.dataDir, 'projections'),
     source: store,
-    projections: embeddedProjections,
+    projections: embeddedProjections.filter((p) => !fromKafka(p.name)),
     sync: config.sqliteSync,
     onCommit: invalidateOnCommit(invalidations, INVENTORY),
   });
+  const projections =
+    config.kafkaProcessors.length === 0
+      ? embedded
+      : combineProjectionHosts([
+          embedded,
+          openKafkaProjections({ config, projections: embeddedProjections.filter((p) => fromKafka(p.name)), consume: [], catalog, codec, store, clientId: 'novacron-api' }),
+        ]);
   return {
     config,
     catalog,

@@ -11,6 +11,7 @@ import { loadJwtSecret } from './auth/jwt-secret.ts';
 import { signToken } from './auth/tokens.ts';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
+import { embeddedChildEnv } from './testing/child-env.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -43,10 +44,9 @@ afterEach(async () => {
 });
 
 async function startCli(): Promise<Server> {
-  const { NOVACRON_JWT_SECRET: _unset, ...inherited } = process.env;
   const child = spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], {
     cwd: root,
-    env: { ...inherited, NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_LOG_LEVEL: 'info' },
+    env: embeddedChildEnv({ NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_LOG_LEVEL: 'info' }),
   });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];

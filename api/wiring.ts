@@ -2,6 +2,8 @@ import fp from 'fastify-plugin';
 import { createFleetService } from '../commands/fleet/service.ts';
 import { createRunner } from '../commands/fleet/runner.ts';
 import { createReservationSweeper } from '../commands/fleet/sweeper.ts';
+import { loadFeedSettings } from '../connectors/feed/index.ts';
+import { createRelayFromSettings, registerRelayMetrics } from '../connectors/relay/index.ts';
 import type { FleetHooks } from '../commands/fleet/runner.ts';
 import { createShortfallWatch } from '../projections/capacity-forecast/shortfall-watch.ts';
 import { isNovaCronError } from '../streams/errors/index.ts';
@@ -10,6 +12,7 @@ import { loadLatencyMatrix } from './config.ts';
 import type { Platform } from './platform.ts';
 import { createInventoryDirectory } from './placement/inventory-directory.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
+import { eventFeed } from './routes/event-feed.ts';
 import { fleetRoutes } from './routes/fleet-routes.ts';
 import { inventoryQueries } from './routes/inventory-queries.ts';
 import { forecastQueries } from './routes/forecast-queries.ts';
@@ -29,7 +32,12 @@ export interface ApiWiring {
   tenantExists: (tenantId: string) => Promise<boolean>;
 }
 
-export function wireApi(platform: Platform): ApiWiring {
+export interface WireOptions {
+  /** Run the Kafka relay in this process (default: when NOVACRON_KAFKA_BROKERS is set; `novacron start --role api` says false). */
+  relay?: boolean;
+}
+
+export function wireApi(platform: Platform, { relay: withRelay = platform.config.kafka.brokers !== undefined }: WireOptions = {}): ApiWiring {
   const { config, store, keys } = platform;
   // Filled in once the app (and its metrics registry) exists; see the metrics plugin below.
   const hooks: FleetHooks = {};
@@ -56,6 +64,18 @@ export function wireApi(platform: Platform): ApiWiring {
     onError: (error, where) => logForecastError(error, where),
   });
 
+  // NOVACRON_FEED_HEARTBEAT_MS, read (and checked) at start like the settings of Config.
+  const feedSettings = loadFeedSettings(process.env);
+  // The relay (connectors/relay) publishes the log to Kafka beside the API; it logs through the app's logger once there is one.
+  let relayLog: (level: 'info' | 'warn' | 'error', fields: object, message: string) => void = () => undefined;
+  const relay = withRelay
+    ? createRelayFromSettings({
+        store,
+        settings: config.kafka,
+        dataDir: config.dataDir,
+        log: { info: (f, m) => relayLog('info', f, m), warn: (f, m) => relayLog('warn', f, m), error: (f, m) => relayLog('error', f, m) },
+      })
+    : null;
   // Read at start: a bad NOVACRON_ROUTING_LATENCY_MATRIX fails here, naming the variable.
   const routing = { latencyMatrix: loadLatencyMatrix(config.routingLatencyMatrix), hybridWeights: config.routingWeights, minHeadroom: config.routingMinHeadroom };
 
@@ -70,21 +90,29 @@ export function wireApi(platform: Platform): ApiWiring {
     hooks.appended = (streamId) => app.metrics.countAppend(streamId);
     logSweepError = (error) => app.log.error({ err: error }, 'reservation sweep failed');
     logForecastError = (error, where) => app.log.error({ err: error, ...where }, 'capacity shortfall forecast failed');
+    relayLog = (level, fields, message) => app.log[level]({ component: 'relay', ...fields }, message);
+    if (relay) registerRelayMetrics(app.metrics.registry, relay);
     app.addHook('onReady', async () => {
       await platform.projections.start();
       // Settle what a previous run left half-done before taking new commands.
       await sweeper.sweep();
       sweeper.start();
       shortfallWatch.start();
+      // Another relay holding this store's lock (NC_RELAY_RUNNING) leaves the API up, without one here.
+      await relay?.start().catch((error: unknown) => {
+        if (!isNovaCronError(error, 'NC_RELAY_RUNNING')) throw error;
+        app.log.error({ err: error }, 'relay not started here: another one publishes this event store (run the API with --role api)');
+      });
     });
     app.addHook('onClose', async () => {
+      await relay?.stop();
       await shortfallWatch.stop();
       await sweeper.stop();
     });
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections)],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), eventFeed({ store, catalog: platform.catalog, ...feedSettings })],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);

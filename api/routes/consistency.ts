@@ -17,8 +17,20 @@ export type Consistency = 'eventual' | 'session' | 'strong';
 
 const AFTER = /^(?:(\d{1,15})|([a-z][a-z0-9]{0,31}-[A-Za-z0-9][A-Za-z0-9._:@-]*)@(\d{1,15}))$/;
 
-/** The position a session read must wait for, from the X-NovaCron-After header. */
-export async function afterPosition(request: FastifyRequest, store: EventStore): Promise<number | null> {
+/** The write a session read must see: its position and, when known, its stream and revision. */
+export interface AfterWrite {
+  position: number;
+  streamId?: string;
+  revision?: number;
+}
+
+const notInStore = (what: string) =>
+  new NovaCronError('NC_VALIDATION', `X-NovaCron-After names ${what}, which is not in the event store`, {
+    details: { location: 'headers', field: AFTER_HEADER },
+  });
+
+/** The write named by the X-NovaCron-After header (null without one); `<streamId>@<revision>` is resolved to its position. */
+export async function afterWrite(request: FastifyRequest, store: EventStore): Promise<AfterWrite | null> {
   const raw = request.headers[AFTER_HEADER];
   if (raw === undefined) return null;
   const value = Array.isArray(raw) ? raw[0] : raw;
@@ -28,17 +40,34 @@ export async function afterPosition(request: FastifyRequest, store: EventStore):
       details: { location: 'headers', field: AFTER_HEADER },
     });
   }
-  if (match[1] !== undefined) return Number(match[1]);
+  if (match[1] !== undefined) return { position: Number(match[1]) };
   const streamId = match[2] as string;
   const revision = Number(match[3]);
   const [event] = await store.readStream(streamId, { fromRevision: revision, maxCount: 1 });
   // A revision not (yet) in the store: nothing this read could wait for would make it visible.
-  if (!event || event.revision !== revision) {
-    throw new NovaCronError('NC_VALIDATION', `X-NovaCron-After names ${streamId}@${revision}, which is not in the event store`, {
-      details: { location: 'headers', field: AFTER_HEADER },
-    });
+  if (!event || event.revision !== revision) throw notInStore(`${streamId}@${revision}`);
+  return { position: event.position, streamId, revision };
+}
+
+/** The position a session read must wait for, from the X-NovaCron-After header. */
+export async function afterPosition(request: FastifyRequest, store: EventStore): Promise<number | null> {
+  return (await afterWrite(request, store))?.position ?? null;
+}
+
+/**
+ * Waits until `projection` has applied `after`. On the embedded log (one
+ * global order) that is its position; from Kafka (per-stream order) it is
+ * the stream's revision, a bare position being resolved to its event first.
+ */
+async function waitForWrite(host: ProjectionHost, projection: string, after: AfterWrite, store: EventStore, timeoutMs: number): Promise<AfterWrite & { reached: boolean }> {
+  if (host.ordering(projection) === 'global') return { ...after, reached: await host.waitFor(projection, after.position, timeoutMs) };
+  let { streamId, revision } = after;
+  if (streamId === undefined || revision === undefined) {
+    const [event] = after.position > 0 ? await store.readAll({ fromPosition: after.position, maxCount: 1 }) : [];
+    if (!event || event.position !== after.position) throw notInStore(`position ${after.position}`);
+    ({ streamId, revision } = event);
   }
-  return event.position;
+  return { position: after.position, streamId, revision, reached: await host.waitForStream(projection, streamId, revision, timeoutMs) };
 }
 
 /**
@@ -58,23 +87,25 @@ export async function settleConsistency(
     strongAllowed?: boolean;
   },
 ): Promise<Consistency> {
-  const position = await afterPosition(request, store);
-  const mode = consistency ?? (position === null ? 'eventual' : 'session');
+  const after = await afterWrite(request, store);
+  const mode = consistency ?? (after === null ? 'eventual' : 'session');
   if (mode === 'strong' && !strongAllowed) {
     throw new NovaCronError('NC_VALIDATION', 'consistency=strong is only for single resources (it folds one aggregate from the event store)', {
       details: { location: 'querystring', field: 'consistency' },
     });
   }
   if (mode === 'session') {
-    if (position === null) {
+    if (after === null) {
       throw new NovaCronError('NC_VALIDATION', 'consistency=session needs the X-NovaCron-After header (a command answer\'s position, or <streamId>@<revision>)', {
         details: { location: 'headers', field: AFTER_HEADER },
       });
     }
-    if (!(await host.waitFor(projection, position, sessionWaitMs))) {
-      throw new NovaCronError('NC_PROJECTION_LAGGING', `the ${projection} projection has not applied position ${position} yet`, {
+    const { reached, ...write } = await waitForWrite(host, projection, after, store, sessionWaitMs);
+    if (!reached) {
+      const named = write.streamId === undefined ? `position ${write.position}` : `${write.streamId}@${write.revision} (position ${write.position})`;
+      throw new NovaCronError('NC_PROJECTION_LAGGING', `the ${projection} projection has not applied ${named} yet`, {
         retriable: true,
-        details: { projection, position, checkpoint: host.checkpoint(projection) },
+        details: { projection, ...write, checkpoint: host.checkpoint(projection) },
       });
     }
   }

@@ -1,215 +1,174 @@
 import type Database from 'better-sqlite3';
 import type { RecordedEvent } from '../../streams/eventstore/index.ts';
-import { evolveCluster, evolveNode, evolveRegion, evolveTenant, evolveVm, touched } from './evolve.ts';
-import { createLedger, moved, type LedgerDelta } from './ledger.ts';
-import {
-  clusterFromRow,
-  clusterToRow,
-  nodeFromRow,
-  nodeToRow,
-  REGION_SELECT,
-  regionFromRow,
-  regionToRow,
-  tenantFromRow,
-  tenantToRow,
-  vmFromRow,
-  vmToRow,
-  type ClusterRow,
-  type NodeRow,
-  type RegionRow,
-  type RegionTotalsRow,
-  type TenantRow,
-  type VmRow,
-} from './rows.ts';
+import { evolveCluster, evolveNode, evolveRegion, evolveTenant, evolveVm, stamped } from './evolve.ts';
+import { createLedger, moved, type Ledger, type LedgerDelta } from './ledger.ts';
+import type { RegionTotalsRow } from './rows.ts';
+import { readsOf } from './prefetch.ts';
+import { sqlState, TOTALS, type InventoryState, type Tables } from './state.ts';
+import { writeBehind } from './write-behind.ts';
 import { asInventoryEvent, type CapacityAmounts, type InventoryEvent, type InventoryEventOf, type NodeRecord, type VmRecord } from './types.ts';
-
-/** `INSERT … ON CONFLICT (key) DO UPDATE SET` every other column: the row as a whole replaces the stored one. */
-function upsertSql(table: string, key: string, columns: readonly string[]): string {
-  const others = columns.filter((c) => c !== key);
-  return `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map((c) => `@${c}`).join(', ')})
-    ON CONFLICT (${key}) DO UPDATE SET ${others.map((c) => `${c} = excluded.${c}`).join(', ')}`;
-}
-
-const VERSION = ['created_revision', 'created_position', 'created_at', 'revision', 'position', 'updated_at'];
-const VM_COLUMNS = ['vm_id', 'tenant_id', 'name', 'state', 'node_id', 'region_id', 'cluster_id', 'vcpus', 'memory_mib', 'disk_gib', 'image', 'snapshots', 'migration', ...VERSION];
-const TENANT_COLUMNS = [
-  'tenant_id', 'name', 'status', 'allowed_regions', 'quota_vms', 'quota_vcpus', 'quota_memory_mib', 'quota_disk_gib',
-  'used_vms', 'used_vcpus', 'used_memory_mib', 'used_disk_gib', 'reserved_vms', 'reserved_vcpus', 'reserved_memory_mib', 'reserved_disk_gib',
-  'reservations', ...VERSION,
-];
-const NODE_COLUMNS = [
-  'node_id', 'region_id', 'cluster_id', 'status', 'capacity_vcpus', 'capacity_memory_mib', 'capacity_disk_gib', 'overcommit_ratio',
-  'allocatable_vcpus', 'allocatable_memory_mib', 'allocatable_disk_gib', 'allocated_vcpus', 'allocated_memory_mib', 'allocated_disk_gib',
-  'reserved_vcpus', 'reserved_memory_mib', 'reserved_disk_gib', 'reservations', ...VERSION,
-];
-const REGION_COLUMNS = ['region_id', 'name', 'lat', 'lon', 'compliance_zone', 'cost_per_vcpu_hour', 'shards', 'status', ...VERSION];
-const CLUSTER_COLUMNS = ['cluster_id', 'region_id', 'status', 'healthy', 'revision', 'position'];
-const TOTALS = ['nodes', 'vms', 'vcpus_capacity', 'vcpus_allocatable', 'vcpus_allocated', 'memory_mib_capacity', 'memory_mib_allocatable', 'memory_mib_allocated'] as const;
-
-function prepare(db: Database.Database) {
-  return {
-    ledger: createLedger(db),
-    appliedRevision: db.prepare<[string], { revision: number }>('SELECT revision FROM stream_revisions WHERE stream_id = ?'),
-    putStreamRevision: db.prepare<[string, number, number]>(
-      'INSERT INTO stream_revisions (stream_id, revision, position) VALUES (?, ?, ?) ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, position = excluded.position',
-    ),
-    vm: db.prepare<[string], VmRow>('SELECT * FROM inv_vms WHERE vm_id = ?'),
-    putVm: db.prepare<[VmRow]>(upsertSql('inv_vms', 'vm_id', VM_COLUMNS)),
-    tenant: db.prepare<[string], TenantRow>('SELECT * FROM inv_tenants WHERE tenant_id = ?'),
-    putTenant: db.prepare<[TenantRow]>(upsertSql('inv_tenants', 'tenant_id', TENANT_COLUMNS)),
-    node: db.prepare<[string], NodeRow>('SELECT * FROM inv_nodes WHERE node_id = ?'),
-    putNode: db.prepare<[NodeRow]>(upsertSql('inv_nodes', 'node_id', NODE_COLUMNS)),
-    region: db.prepare<[string], RegionRow>(`${REGION_SELECT} WHERE r.region_id = ?`),
-    putRegion: db.prepare<[ReturnType<typeof regionToRow>]>(upsertSql('inv_regions', 'region_id', REGION_COLUMNS)),
-    cluster: db.prepare<[string], ClusterRow>('SELECT * FROM inv_clusters WHERE cluster_id = ?'),
-    putCluster: db.prepare<[ClusterRow]>(upsertSql('inv_clusters', 'cluster_id', CLUSTER_COLUMNS)),
-    addTotals: db.prepare<[RegionTotalsRow & { region_id: string }]>(
-      `INSERT INTO inv_region_totals (region_id, ${TOTALS.join(', ')}) VALUES (@region_id, ${TOTALS.map((c) => `@${c}`).join(', ')})
-       ON CONFLICT (region_id) DO UPDATE SET ${TOTALS.map((c) => `${c} = ${c} + excluded.${c}`).join(', ')}`,
-    ),
-  };
-}
-type Statements = ReturnType<typeof prepare>;
 
 // ── region totals ───────────────────────────────────────────────────────────
 
-type Contribution = RegionTotalsRow & { region_id: string };
-const NONE = (region_id: string): Contribution => ({ region_id, nodes: 0, vms: 0, vcpus_capacity: 0, vcpus_allocatable: 0, vcpus_allocated: 0, memory_mib_capacity: 0, memory_mib_allocatable: 0, memory_mib_allocated: 0 });
+/** What an entity adds to its region's totals. */
+interface Contribution {
+  regionId: string;
+  totals: RegionTotalsRow;
+}
+
+const totalsOf = (nodes: number, vms: number, vcpusCapacity: number, vcpusAllocatable: number, vcpusAllocated: number, memoryCapacity: number, memoryAllocatable: number, memoryAllocated: number): RegionTotalsRow => ({
+  nodes,
+  vms,
+  vcpus_capacity: vcpusCapacity,
+  vcpus_allocatable: vcpusAllocatable,
+  vcpus_allocated: vcpusAllocated,
+  memory_mib_capacity: memoryCapacity,
+  memory_mib_allocatable: memoryAllocatable,
+  memory_mib_allocated: memoryAllocated,
+});
 
 /** What a node adds to its region's totals: nothing once decommissioned; no capacity while failed. */
 function nodeContribution(node: NodeRecord): Contribution {
-  const c = NONE(node.regionId);
-  if (node.status === 'decommissioned') return c;
+  if (node.status === 'decommissioned') return { regionId: node.regionId, totals: totalsOf(0, 0, 0, 0, 0, 0, 0, 0) };
   const inService = node.status !== 'failed';
   return {
-    ...c,
-    nodes: 1,
-    vcpus_capacity: inService ? node.capacity.vcpus : 0,
-    vcpus_allocatable: inService ? node.allocatable.vcpus : 0,
-    vcpus_allocated: node.allocated.vcpus,
-    memory_mib_capacity: inService ? node.capacity.memoryMiB : 0,
-    memory_mib_allocatable: inService ? node.allocatable.memoryMiB : 0,
-    memory_mib_allocated: node.allocated.memoryMiB,
+    regionId: node.regionId,
+    totals: totalsOf(
+      1,
+      0,
+      inService ? node.capacity.vcpus : 0,
+      inService ? node.allocatable.vcpus : 0,
+      node.allocated.vcpus,
+      inService ? node.capacity.memoryMiB : 0,
+      inService ? node.allocatable.memoryMiB : 0,
+      node.allocated.memoryMiB,
+    ),
   };
 }
 
-const vmContribution = (vm: VmRecord): Contribution => ({ ...NONE(vm.regionId), vms: vm.state === 'deleted' ? 0 : 1 });
+const vmContribution = (vm: VmRecord): Contribution => ({ regionId: vm.regionId, totals: totalsOf(0, vm.state === 'deleted' ? 0 : 1, 0, 0, 0, 0, 0, 0) });
 
-/** Moves the totals from what `before` contributed to what `after` does (either may be absent). */
-function shiftTotals(s: Statements, before: Contribution | null, after: Contribution | null): void {
-  const changes = new Map<string, Contribution>();
-  const add = (c: Contribution, sign: 1 | -1) => {
-    const into = changes.get(c.region_id) ?? NONE(c.region_id);
-    for (const column of TOTALS) into[column] += sign * c[column];
-    changes.set(c.region_id, into);
-  };
-  if (before) add(before, -1);
-  if (after) add(after, 1);
-  for (const change of changes.values()) {
-    if (TOTALS.some((column) => change[column] !== 0)) s.addTotals.run(change);
+/** `plus − minus` (either may be absent), or null when it changes nothing. */
+function change(plus: RegionTotalsRow | null, minus: RegionTotalsRow | null): RegionTotalsRow | null {
+  let delta: RegionTotalsRow | null = null;
+  for (const column of TOTALS) {
+    const d = (plus ? plus[column] : 0) - (minus ? minus[column] : 0);
+    if (d !== 0) (delta ??= totalsOf(0, 0, 0, 0, 0, 0, 0, 0))[column] = d;
   }
+  return delta;
+}
+
+/** Moves the totals from what `before` contributed to what `after` does (either may be absent); a change that adds nothing writes nothing. */
+function shiftTotals(state: InventoryState, before: Contribution | null, after: Contribution | null): void {
+  if (before && after && before.regionId === after.regionId) {
+    const delta = change(after.totals, before.totals);
+    if (delta) state.addTotals(after.regionId, delta);
+    return;
+  }
+  const left = before && change(null, before.totals);
+  if (before && left) state.addTotals(before.regionId, left);
+  const arrived = after && change(after.totals, null);
+  if (after && arrived) state.addTotals(after.regionId, arrived);
 }
 
 // ── one rule per aggregate ──────────────────────────────────────────────────
 
+interface Context {
+  state: InventoryState;
+  ledger: Ledger;
+}
+
 type VmEventType = Extract<InventoryEvent['type'], `Vm${string}`>;
 
-function applyVm(s: Statements, event: InventoryEventOf<VmEventType>): void {
-  const row = s.vm.get(event.data.vmId);
-  const before = row ? vmFromRow(row) : null;
+function applyVm({ state }: Context, event: InventoryEventOf<VmEventType>): void {
+  const before = state.vm(event.data.vmId);
   const after = evolveVm(before, event);
   if (after === null) return;
-  s.putVm.run(vmToRow(after));
-  shiftTotals(s, before && vmContribution(before), vmContribution(after));
+  state.putVm(after);
+  shiftTotals(state, before && vmContribution(before), vmContribution(after));
 }
 
-function applyTenant(s: Statements, event: InventoryEventOf<'TenantCreated' | 'TenantQuotaChanged' | 'TenantSuspended' | 'TenantReactivated' | 'TenantDeleted'>): void {
-  const row = s.tenant.get(event.data.tenantId);
-  const after = evolveTenant(row ? tenantFromRow(row) : null, event);
+function applyTenant({ state, ledger }: Context, event: InventoryEventOf<'TenantCreated' | 'TenantQuotaChanged' | 'TenantSuspended' | 'TenantReactivated' | 'TenantDeleted'>): void {
+  const after = evolveTenant(state.tenant(event.data.tenantId), event);
   if (after === null) return;
-  if (event.type === 'TenantCreated') s.ledger.clear(`tenant:${event.data.tenantId}`);
-  s.putTenant.run(tenantToRow(after));
+  if (event.type === 'TenantCreated') ledger.clear(`tenant:${event.data.tenantId}`);
+  state.putTenant(after);
 }
 
-function applyQuota(s: Statements, event: InventoryEventOf<'QuotaReserved' | 'QuotaCommitted' | 'QuotaReleased'>): void {
-  const row = s.tenant.get(event.data.tenantId);
-  if (!row) return;
+function applyQuota({ state, ledger }: Context, event: InventoryEventOf<'QuotaReserved' | 'QuotaCommitted' | 'QuotaReleased'>): void {
+  const before = state.tenant(event.data.tenantId);
+  if (!before) return;
   const owner = `tenant:${event.data.tenantId}`;
   const d: LedgerDelta =
     event.type === 'QuotaReserved'
-      ? s.ledger.reserve(owner, event.data.reservationId, event.data.vmId, event.data.resources, event.data.expiresAt)
+      ? ledger.reserve(owner, event.data.reservationId, event.data.vmId, event.data.resources, event.data.expiresAt)
       : event.type === 'QuotaCommitted'
-        ? s.ledger.commit(owner, event.data.reservationId)
-        : s.ledger.release(owner, event.data.reservationId, event.data.vmId, event.data.resources);
-  const before = tenantFromRow(row);
-  s.putTenant.run(tenantToRow(touched({
+        ? ledger.commit(owner, event.data.reservationId)
+        : ledger.release(owner, event.data.reservationId, event.data.vmId, event.data.resources);
+  state.putTenant(stamped({
     ...before,
     usage: moved(before.usage, d.used),
     reserved: moved(before.reserved, d.reserved),
     reservations: before.reservations + d.reservations,
-  }, event)));
+  }, event));
 }
 
 function applyNode(
-  s: Statements,
+  { state, ledger }: Context,
   event: InventoryEventOf<'NodeRegistered' | 'NodeCapacityChanged' | 'NodeCordoned' | 'NodeUncordoned' | 'NodeDrainStarted' | 'NodeFailed' | 'NodeDecommissioned'>,
 ): void {
-  const row = s.node.get(event.data.nodeId);
-  const before = row ? nodeFromRow(row) : null;
+  const before = state.node(event.data.nodeId);
   const after = evolveNode(before, event);
   if (after === null) return;
-  if (event.type === 'NodeRegistered') s.ledger.clear(`node:${event.data.nodeId}`);
-  s.putNode.run(nodeToRow(after));
-  shiftTotals(s, before && nodeContribution(before), nodeContribution(after));
+  if (event.type === 'NodeRegistered') ledger.clear(`node:${event.data.nodeId}`);
+  state.putNode(after);
+  shiftTotals(state, before && nodeContribution(before), nodeContribution(after));
 }
 
 const capacityOf = (a: { vcpus: number; memoryMiB: number; diskGiB: number }): CapacityAmounts => ({ vcpus: a.vcpus, memoryMiB: a.memoryMiB, diskGiB: a.diskGiB });
 
-function applyCapacity(s: Statements, event: InventoryEventOf<'CapacityReserved' | 'CapacityCommitted' | 'CapacityReleased'>): void {
-  const row = s.node.get(event.data.nodeId);
-  if (!row) return;
+function applyCapacity({ state, ledger }: Context, event: InventoryEventOf<'CapacityReserved' | 'CapacityCommitted' | 'CapacityReleased'>): void {
+  const before = state.node(event.data.nodeId);
+  if (!before) return;
   const owner = `node:${event.data.nodeId}`;
   const d: LedgerDelta =
     event.type === 'CapacityReserved'
-      ? s.ledger.reserve(owner, event.data.reservationId, event.data.vmId, { vms: 0, ...capacityOf(event.data.resources) }, event.data.expiresAt)
+      ? ledger.reserve(owner, event.data.reservationId, event.data.vmId, { vms: 0, ...capacityOf(event.data.resources) }, event.data.expiresAt)
       : event.type === 'CapacityCommitted'
-        ? s.ledger.commit(owner, event.data.reservationId)
-        : s.ledger.release(owner, event.data.reservationId, event.data.vmId, { vms: 0, ...capacityOf(event.data.resources) });
-  const before = nodeFromRow(row);
-  const after = touched({
+        ? ledger.commit(owner, event.data.reservationId)
+        : ledger.release(owner, event.data.reservationId, event.data.vmId, { vms: 0, ...capacityOf(event.data.resources) });
+  const after = stamped({
     ...before,
     allocated: capacityOf(moved({ vms: 0, ...before.allocated }, d.used)),
     reserved: capacityOf(moved({ vms: 0, ...before.reserved }, d.reserved)),
     reservations: before.reservations + d.reservations,
   }, event);
-  s.putNode.run(nodeToRow(after));
-  shiftTotals(s, nodeContribution(before), nodeContribution(after));
+  state.putNode(after);
+  shiftTotals(state, nodeContribution(before), nodeContribution(after));
 }
 
-function applyRegion(s: Statements, event: InventoryEventOf<'RegionAdded' | 'RegionUpdated' | 'RegionRetired'>): void {
-  const row = s.region.get(event.data.regionId);
-  const after = evolveRegion(row ? regionFromRow(row) : null, event);
-  if (after !== null) s.putRegion.run(regionToRow(after));
+function applyRegion({ state }: Context, event: InventoryEventOf<'RegionAdded' | 'RegionUpdated' | 'RegionRetired'>): void {
+  const after = evolveRegion(state.region(event.data.regionId), event);
+  if (after !== null) state.putRegion(after);
 }
 
-function applyCluster(s: Statements, event: InventoryEventOf<'ClusterJoined' | 'ClusterLeft' | 'ClusterHealthReported'>): void {
-  const row = s.cluster.get(event.data.clusterId);
-  const after = evolveCluster(row ? clusterFromRow(row) : null, event);
-  if (after !== null) s.putCluster.run(clusterToRow(after));
+function applyCluster({ state }: Context, event: InventoryEventOf<'ClusterJoined' | 'ClusterLeft' | 'ClusterHealthReported'>): void {
+  const after = evolveCluster(state.cluster(event.data.clusterId), event);
+  if (after !== null) state.putCluster(after);
 }
 
-function applyEvent(s: Statements, event: InventoryEvent): void {
+function applyEvent(c: Context, event: InventoryEvent): void {
   switch (event.type) {
     case 'TenantCreated':
     case 'TenantQuotaChanged':
     case 'TenantSuspended':
     case 'TenantReactivated':
     case 'TenantDeleted':
-      return applyTenant(s, event);
+      return applyTenant(c, event);
     case 'QuotaReserved':
     case 'QuotaCommitted':
     case 'QuotaReleased':
-      return applyQuota(s, event);
+      return applyQuota(c, event);
     case 'VmCreated':
     case 'VmStarted':
     case 'VmStopped':
@@ -223,7 +182,7 @@ function applyEvent(s: Statements, event: InventoryEvent): void {
     case 'VmSnapshotTaken':
     case 'VmDeleted':
     case 'VmFailed':
-      return applyVm(s, event);
+      return applyVm(c, event);
     case 'NodeRegistered':
     case 'NodeCapacityChanged':
     case 'NodeCordoned':
@@ -231,24 +190,35 @@ function applyEvent(s: Statements, event: InventoryEvent): void {
     case 'NodeDrainStarted':
     case 'NodeFailed':
     case 'NodeDecommissioned':
-      return applyNode(s, event);
+      return applyNode(c, event);
     case 'CapacityReserved':
     case 'CapacityCommitted':
     case 'CapacityReleased':
-      return applyCapacity(s, event);
+      return applyCapacity(c, event);
     case 'RegionAdded':
     case 'RegionUpdated':
     case 'RegionRetired':
-      return applyRegion(s, event);
+      return applyRegion(c, event);
     case 'ClusterJoined':
     case 'ClusterLeft':
     case 'ClusterHealthReported':
-      return applyCluster(s, event);
+      return applyCluster(c, event);
     default: {
       const never: never = event;
       throw new TypeError(`inventory: no rule for ${(never as { type: string }).type}`);
     }
   }
+}
+
+export interface InventoryApplyOptions {
+  /**
+   * true (default): a batch reads the rows it needs in a few statements
+   * (prefetch.ts), each at most once, and writes each changed row once, at
+   * its end (write-behind.ts). false: every event reads
+   * and writes the tables itself — the straightforward path, kept as the
+   * reference the write-behind path is tested against.
+   */
+  writeBehind?: boolean;
 }
 
 /**
@@ -258,21 +228,33 @@ function applyEvent(s: Statements, event: InventoryEvent): void {
  * so a batch delivered twice counts nothing twice (the runner delivers once;
  * this is the second line of defence).
  */
-export function createInventoryApply() {
-  const statements = new WeakMap<Database.Database, Statements>();
+export function createInventoryApply({ writeBehind: behind = true }: InventoryApplyOptions = {}) {
+  const tablesOf = new WeakMap<Database.Database, Tables>();
   return (batch: readonly RecordedEvent[], db: Database.Database): void => {
-    let s = statements.get(db);
-    if (!s) {
-      s = prepare(db);
-      statements.set(db, s);
+    let tables = tablesOf.get(db);
+    if (!tables) {
+      tables = sqlState(db);
+      tablesOf.set(db, tables);
     }
-    for (const event of batch) {
-      const typed = asInventoryEvent(event);
-      if (typed === null) continue;
-      const applied = s.appliedRevision.get(event.streamId);
-      if (applied && applied.revision >= event.revision) continue;
-      applyEvent(s, typed);
-      s.putStreamRevision.run(event.streamId, event.revision, event.position);
+    if (behind) {
+      const state = writeBehind(tables);
+      state.prefetch(readsOf(batch));
+      applyEvents(state, batch);
+      state.flush();
+    } else {
+      applyEvents(tables, batch);
     }
   };
+}
+
+/** Applies `batch` in order through `state`, skipping events already applied; writes only what `state` writes before its flush. */
+export function applyEvents(state: InventoryState, batch: readonly RecordedEvent[]): void {
+  const context: Context = { state, ledger: createLedger(state.ledger) };
+  for (const event of batch) {
+    const typed = asInventoryEvent(event);
+    if (typed === null) continue;
+    if (state.appliedRevision(event.streamId) >= event.revision) continue;
+    applyEvent(context, typed);
+    state.recordRevision(event.streamId, event.revision, event.position);
+  }
 }

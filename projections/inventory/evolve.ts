@@ -38,13 +38,13 @@ export const born = (event: EventPlace): Versioned => ({
   updatedAt: event.metadata.occurredAt,
 });
 
-/** `record` as changed by `event`: its revision, position and time. */
-export const touched = <R extends Versioned>(record: R, event: EventPlace): R => ({
-  ...record,
-  revision: event.revision,
-  position: event.position,
-  updatedAt: event.metadata.occurredAt,
-});
+/** `record` as changed by `event`: its revision, position and time, written into `record` — a copy the caller has just made, which no one else holds. */
+export const stamped = <R extends Versioned>(record: R, event: EventPlace): R => {
+  record.revision = event.revision;
+  record.position = event.position;
+  record.updatedAt = event.metadata.occurredAt;
+  return record;
+};
 
 /** What a node can hand out: vCPUs and memory overcommitted (rounded down), disk never (as commands/node/state.ts). */
 export const allocatableOf = (capacity: CapacityAmounts, ratio: number): CapacityAmounts => ({
@@ -116,7 +116,7 @@ export function evolveVm(vm: VmRecord | null, event: VmEvent): VmRecord | null {
       }
     }
   })();
-  return touched(next, event);
+  return stamped(next, event);
 }
 
 export function evolveTenant(tenant: TenantRecord | null, event: TenantProfileEvent): TenantRecord | null {
@@ -153,7 +153,7 @@ export function evolveTenant(tenant: TenantRecord | null, event: TenantProfileEv
       }
     }
   })();
-  return touched(next, event);
+  return stamped(next, event);
 }
 
 export function evolveNode(node: NodeRecord | null, event: NodeProfileEvent): NodeRecord | null {
@@ -198,7 +198,7 @@ export function evolveNode(node: NodeRecord | null, event: NodeProfileEvent): No
       }
     }
   })();
-  return touched(next, event);
+  return stamped(next, event);
 }
 
 const EMPTY_TOTALS = { nodes: 0, vms: 0, vcpus: { capacity: 0, allocatable: 0, allocated: 0 }, memoryMiB: { capacity: 0, allocatable: 0, allocated: 0 } };
@@ -232,7 +232,7 @@ export function evolveRegion(region: RegionRecord | null, event: RegionEvent): R
       }
     }
   })();
-  return touched(next, event);
+  return stamped(next, event);
 }
 
 export function evolveCluster(cluster: ClusterRecord | null, event: ClusterEvent): ClusterRecord | null {

@@ -45,6 +45,12 @@ export const errorCatalog = {
   NC_PROJECTION_LAGGING: { status: 503, summary: 'A consistency=session query timed out waiting for the projection to apply the write it named; retry after Retry-After.' },
   NC_STORE_CLOSED: { status: 503, summary: 'The event store was closed; retry against a running instance.' },
   NC_STORE_UNAVAILABLE: { status: 503, summary: 'The event store could not be reached or written; retry later.' },
+  // Kafka, the schema registry and the relay (streams/kafka, connectors/relay).
+  NC_KAFKA_UNAVAILABLE: { status: 503, summary: 'Kafka or the schema registry could not be reached or failed a request; the relay retries with backoff.' },
+  NC_KAFKA_TOPIC_MISMATCH: { status: 500, summary: 'A NovaCron topic is missing, or exists with other partitions or replication factor than configured; the message names the topic.' },
+  NC_SCHEMA_INCOMPATIBLE: { status: 500, summary: "The schema registry refused an event schema as not BACKWARD compatible with its subject's versions; the message names the schema and subject." },
+  NC_RELAY_DIVERGED: { status: 500, summary: 'The Kafka topics hold an event the event store does not (topics of another store, or a store restored from an older backup); the relay stops rather than skip or duplicate.' },
+  NC_RELAY_RUNNING: { status: 500, summary: 'Another relay already publishes this event store (its PID is in <data dir>/relay.<prefix>.lock); run one relay per event store.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;

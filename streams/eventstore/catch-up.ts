@@ -18,7 +18,7 @@ export interface CatchUpSource {
 export function createCatchUpSubscription(
   source: CatchUpSource,
   { afterPosition = 0, filter, batchSize = 256 }: { afterPosition?: number; filter?: EventFilter; batchSize?: number },
-): Subscription & { readonly buffered: number } {
+): Subscription & { readonly buffered: number; takeBuffered(max: number): RecordedEvent[] } {
   if (!Number.isInteger(afterPosition) || afterPosition < 0) throw new RangeError('afterPosition must be an integer >= 0');
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError('batchSize must be a positive integer');
 
@@ -64,6 +64,13 @@ export function createCatchUpSubscription(
     },
     get buffered() {
       return page.length - index;
+    },
+    takeBuffered(max: number): RecordedEvent[] {
+      if (stopped || max < 1 || index >= page.length) return [];
+      const taken = page.slice(index, Math.min(page.length, index + max));
+      index += taken.length;
+      position = (taken[taken.length - 1] as RecordedEvent).position;
+      return taken;
     },
     [Symbol.asyncIterator]() {
       if (iterating) throw new Error('a subscription can be iterated only once');

@@ -78,6 +78,8 @@ export interface ReadAllOptions {
   fromPosition?: number | 'start' | 'end';
   maxCount?: number;
   filter?: EventFilter;
+  /** true: `data` as stored, not decoded (see `SubscribeOptions.raw`). Default false. */
+  raw?: boolean;
 }
 
 export interface SubscribeOptions {
@@ -86,6 +88,14 @@ export interface SubscribeOptions {
   filter?: EventFilter;
   /** Events read from the store per page while catching up (memory bound). Default 256. */
   batchSize?: number;
+  /**
+   * true: `data` exactly as stored, not decoded: personal fields still encrypted,
+   * in the shape of schema version `metadata.schemaVersion` (not upcast). For
+   * connectors that forward events without reading them (the Kafka relay), so
+   * personal data stays encrypted and crypto-shredding keeps working downstream.
+   * Default false.
+   */
+  raw?: boolean;
 }
 
 /**
@@ -98,6 +108,12 @@ export interface Subscription extends AsyncIterable<RecordedEvent> {
   readonly position: number;
   /** Events read from the store but not yet handed to the consumer (at most one page). */
   readonly buffered: number;
+  /**
+   * Hands over, at once, up to `max` of the buffered events: the ones the
+   * iterator's next() would deliver one by one, without reading the store. For
+   * consumers that take events in batches (the processor runner); optional.
+   */
+  takeBuffered?(max: number): RecordedEvent[];
   /** Ends the iteration; a pending `next()` resolves as done. */
   stop(): Promise<void>;
 }

@@ -2,8 +2,9 @@ import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventStore, RecordedEvent } from '../eventstore/index.ts';
 import type { AnySqliteProjection } from './projection.ts';
+import type { ProjectionHost, ProjectionStatus } from './projection-host.ts';
 import { openProjectionRegistry } from './registry.ts';
-import { createProcessorRunner, type ProcessorRunner, type ProcessorStatus } from './runner.ts';
+import { createProcessorRunner, type ProcessorRunner } from './runner.ts';
 import { openSqliteStateStore, type SqliteStateStore } from './sqlite-state.ts';
 
 export interface ProjectionHostOptions {
@@ -20,10 +21,7 @@ export interface ProjectionHostOptions {
   onError?: (name: string, error: unknown) => void;
 }
 
-export interface ProjectionStatus extends ProcessorStatus {
-  generation: number;
-  version: number;
-}
+export type { LogOrdering, ProjectionHost, ProjectionStatus } from './projection-host.ts';
 
 interface Live {
   projection: AnySqliteProjection;
@@ -52,7 +50,7 @@ export function createProjectionHost({
   watchIntervalMs = 1000,
   onCommit,
   onError,
-}: ProjectionHostOptions) {
+}: ProjectionHostOptions): ProjectionHost {
   const names = projections.map((p) => p.name);
   if (new Set(names).size !== names.length) throw new TypeError(`createProjectionHost: duplicate projection names in ${names.join(', ')}`);
   mkdirSync(dir, { recursive: true });
@@ -133,6 +131,13 @@ export function createProjectionHost({
     waitFor(name: string, position: number, timeoutMs: number): Promise<boolean> {
       return entry(name).runner.waitFor(position, timeoutMs);
     },
+    ordering: () => 'global',
+    /** Resolves true once `name` has applied `streamId` up to `revision`: the position of that revision, from the log. */
+    async waitForStream(name: string, streamId: string, revision: number, timeoutMs: number): Promise<boolean> {
+      entry(name);
+      const [event] = await source.readStream(streamId, { fromRevision: revision, maxCount: 1 });
+      return event !== undefined && event.revision === revision && entry(name).runner.waitFor(event.position, timeoutMs);
+    },
     checkpoint(name: string): number {
       return entry(name).runner.checkpoint;
     },
@@ -184,4 +189,3 @@ export function createProjectionHost({
   };
 }
 
-export type ProjectionHost = ReturnType<typeof createProjectionHost>;

@@ -116,6 +116,33 @@ describe('processor runner', () => {
     expect(table(openSqliteStateStore({ path: join(dir, 'p.db'), migrate }).db)).toEqual(healthy.filter((r) => (r as { cluster: string }).cluster !== 'poison'));
   });
 
+  it('finds the event it cannot apply in a large batch by halving it, not by committing every event alone', async () => {
+    await writeEvents(600);
+    const poison = await store.append('cluster-poison', [report('poison')]);
+    await writeEvents(400);
+    const state = openSqliteStateStore({ path: join(dir, 'p.db'), migrate });
+    const commits: number[] = [];
+    const errors: unknown[] = [];
+    const runner = createProcessorRunner({
+      processor: counter((e) => (e.data.clusterId === 'poison' ? new Error('cannot apply poison') : null)),
+      source: store,
+      state,
+      batchSize: 2000,
+      onCommit: (_position, batch) => commits.push(batch.length),
+      onError: (e) => errors.push(e),
+    });
+    await runner.start();
+    expect(await runner.waitFor(await store.headPosition(), 10_000)).toBe(true);
+    expect(await state.parked()).toEqual([expect.objectContaining({ position: poison.position, error: 'Error: cannot apply poison' })]);
+    expect(errors).toHaveLength(1);
+    expect(commits.reduce((a, b) => a + b, 0)).toBe(1001); // every event once, the parked one included
+    expect(commits.length).toBeLessThan(25);
+    await runner.stop();
+    await state.close();
+    const healthy = await rebuild('reference');
+    expect(table(openSqliteStateStore({ path: join(dir, 'p.db'), migrate }).db)).toEqual(healthy.filter((r) => (r as { cluster: string }).cluster !== 'poison'));
+  });
+
   it('retries a retriable error with backoff instead of parking', async () => {
     await writeEvents(50);
     let failures = 0;

@@ -93,31 +93,29 @@ export function createProcessorRunner<Writer>({
     }
   }
 
-  async function applyOneByOne(batch: readonly RecordedEvent[]): Promise<void> {
-    for (const event of batch) {
-      const relevant = handles.has(event.type) ? [event] : [];
-      try {
-        await withRetries(() => state.commit(event.position, (writer) => processor.apply(relevant, writer)));
-      } catch (error) {
-        if (error instanceof FatalProcessorError || isRetriable(error)) throw error;
-        onError?.(error);
-        await withRetries(() => state.park(event, error));
-      }
-      advanced(event.position, [event]);
-    }
-  }
-
+  /**
+   * Applies `batch` in one commit. When some event in it cannot be applied,
+   * applies its halves the same way, down to the culprit alone, which is
+   * parked: the same outcome as applying the events one at a time, in about
+   * 2·log2(n) commits rather than n (batches are large while catching up).
+   */
   async function applyBatch(batch: readonly RecordedEvent[]): Promise<void> {
     const last = batch[batch.length - 1] as RecordedEvent;
     const relevant = batch.filter((event) => handles.has(event.type));
     try {
       await withRetries(() => state.commit(last.position, (writer) => processor.apply(relevant, writer)));
-      advanced(last.position, batch);
     } catch (error) {
       if (error instanceof FatalProcessorError || isRetriable(error)) throw error;
-      // Some event in the batch cannot be applied: apply them one at a time and park the culprit.
-      await applyOneByOne(batch);
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await applyBatch(batch.slice(0, half));
+        await applyBatch(batch.slice(half));
+        return;
+      }
+      onError?.(error);
+      await withRetries(() => state.park(last, error));
     }
+    advanced(last.position, batch);
   }
 
   async function run(): Promise<void> {
@@ -130,6 +128,10 @@ export function createProcessorRunner<Writer>({
       const first = await events.next();
       if (first.done) break;
       const batch = [first.value];
+      if (subscription?.takeBuffered) {
+        // What the subscription has already read, at once rather than one await per event.
+        for (const event of subscription.takeBuffered(batchSize - 1)) batch.push(event);
+      }
       while (batch.length < batchSize && (subscription?.buffered ?? 0) > 0) {
         const next = await events.next();
         if (next.done) break;

@@ -22,6 +22,7 @@ import type {
 } from '../port.ts';
 import { parseStreamId } from '../stream-id.ts';
 import { migrate } from './schema.ts';
+import { EVENT_COLUMNS, StoredEvent, type DecodeData, type EventRow } from './stored-event.ts';
 
 export interface SqliteEventStoreOptions {
   /** Database file, or ':memory:'. */
@@ -72,18 +73,6 @@ interface StreamRow {
   metadata: string | null;
 }
 
-interface EventRow {
-  position: number;
-  stream_id: string;
-  revision: number;
-  type: string;
-  data: string;
-  metadata: string;
-  recorded_at: number;
-}
-
-const EVENT_COLUMNS = 'position, stream_id, revision, type, data, metadata, recorded_at';
-
 export function createSqliteEventStore({
   path,
   codec,
@@ -124,14 +113,18 @@ export function createSqliteEventStore({
     lastPositionOfStream: db.prepare<[string], { position: number }>(
       'SELECT position FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1',
     ),
-    streamForwards: db.prepare<[string, number, number, number, number], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE stream_id = ? AND revision >= ? AND revision >= ? AND recorded_at >= ? ORDER BY revision ASC LIMIT ?`,
-    ),
-    streamBackwards: db.prepare<[string, number, number, number, number], EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE stream_id = ? AND revision <= ? AND revision >= ? AND recorded_at >= ? ORDER BY revision DESC LIMIT ?`,
-    ),
+    streamForwards: db
+      .prepare<[string, number, number, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events
+         WHERE stream_id = ? AND revision >= ? AND revision >= ? AND recorded_at >= ? ORDER BY revision ASC LIMIT ?`,
+      )
+      .raw(),
+    streamBackwards: db
+      .prepare<[string, number, number, number, number], EventRow>(
+        `SELECT ${EVENT_COLUMNS} FROM events
+         WHERE stream_id = ? AND revision <= ? AND revision >= ? AND recorded_at >= ? ORDER BY revision DESC LIMIT ?`,
+      )
+      .raw(),
     head: db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
     deleteSnapshot: db.prepare('DELETE FROM snapshots WHERE stream_id = ?'),
     readSnapshot: db.prepare<[string], { revision: number; version: number; state: string }>(
@@ -152,10 +145,12 @@ export function createSqliteEventStore({
       const where = [direction === 'forwards' ? 'position >= ?' : 'position <= ?'];
       if (categories > 0) where.push(`category IN (${Array(categories).fill('?').join(', ')})`);
       if (types > 0) where.push(`type IN (${Array(types).fill('?').join(', ')})`);
-      statement = db.prepare<unknown[], EventRow>(
-        `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')}
-         ORDER BY position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
-      );
+      statement = db
+        .prepare<unknown[], EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE ${where.join(' AND ')}
+           ORDER BY position ${direction === 'forwards' ? 'ASC' : 'DESC'} LIMIT ?`,
+        )
+        .raw();
       readAllStatements.set(key, statement);
     }
     return statement;
@@ -352,32 +347,17 @@ export function createSqliteEventStore({
   }
 
   /**
-   * Event data is decoded (parsed, decrypted, upcast) on first access, so a
-   * reader that skips an event, such as a processor that does not handle its
-   * type, never pays for it.
+   * Event data is decoded (parsed, decrypted, upcast) on first access, and
+   * metadata parsed, so a reader that skips an event, such as a processor that
+   * does not handle its type, never pays for it (stored-event.ts).
    */
-  function toRecorded(row: EventRow): RecordedEvent {
-    const metadata = JSON.parse(row.metadata) as EventMetadata;
-    let data: Record<string, unknown> | undefined;
-    const event = {
-      streamId: row.stream_id,
-      revision: row.revision,
-      position: row.position,
-      type: row.type,
-      metadata,
-      recordedAt: new Date(row.recorded_at).toISOString(),
-    } as RecordedEvent;
-    Object.defineProperty(event, 'data', {
-      enumerable: true,
-      get: () => (data ??= codec.decode(row.type, JSON.parse(row.data), metadata.schemaVersion, metadata.tenantId)),
-      set: (value: Record<string, unknown>) => {
-        data = value;
-      },
-    });
-    return event;
+  function toRecorded(row: EventRow, raw = false): RecordedEvent {
+    return new StoredEvent(row, raw ? undecoded : decoded);
   }
+  const decoded: DecodeData = (type, data, metadata) => codec.decode(type, JSON.parse(data), metadata.schemaVersion, metadata.tenantId);
+  const undecoded: DecodeData = (_, data) => JSON.parse(data) as Record<string, unknown>;
 
-  function readAllSync({ direction = 'forwards', fromPosition, maxCount = 4096, filter }: ReadAllOptions = {}): RecordedEvent[] {
+  function readAllSync({ direction = 'forwards', fromPosition, maxCount = 4096, filter, raw = false }: ReadAllOptions = {}): RecordedEvent[] {
     const categories = filter?.categories ?? [];
     const types = filter?.eventTypes ?? [];
     let from: number;
@@ -387,13 +367,13 @@ export function createSqliteEventStore({
     if (fromPosition === 'start' && direction === 'backwards') return [];
     return readAllStatement(direction, categories.length, types.length)
       .all(from, ...categories, ...types, maxCount)
-      .map(toRecorded);
+      .map((row) => toRecorded(row, raw));
   }
 
-  const catchUpSource: CatchUpSource = {
+  const catchUpSource = (raw: boolean): CatchUpSource => ({
     readPage: (afterPosition: number, maxCount: number, filter: EventFilter | undefined) => {
       assertOpen();
-      return readAllSync({ fromPosition: afterPosition + 1, maxCount, filter });
+      return readAllSync({ fromPosition: afterPosition + 1, maxCount, filter, raw });
     },
     onNextCommit(wake) {
       const timer = setTimeout(fire, pollIntervalMs);
@@ -409,7 +389,7 @@ export function createSqliteEventStore({
         commitListeners.delete(fire);
       };
     },
-  };
+  });
 
   const synchronous = db.pragma('synchronous', { simple: true });
   const settings = {
@@ -448,7 +428,7 @@ export function createSqliteEventStore({
               oldest,
               maxCount,
             );
-      return rows.map(toRecorded);
+      return rows.map((row) => toRecorded(row));
     },
 
     async readAll(options?: ReadAllOptions) {
@@ -458,7 +438,7 @@ export function createSqliteEventStore({
 
     subscribeToAll(options = {}) {
       assertOpen();
-      const subscription = createCatchUpSubscription(catchUpSource, options);
+      const subscription = createCatchUpSubscription(catchUpSource(options.raw === true), options);
       subscriptions.add(subscription);
       const stop = subscription.stop;
       subscription.stop = async () => {

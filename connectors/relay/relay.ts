@@ -1,0 +1,355 @@
+/**
+ * The relay: tails the event store's global log and publishes every event to
+ * its Kafka topic, exactly once, in order. It keeps no checkpoint of its own:
+ * on every (re)start it works out from the last record of each partition where
+ * it stopped (see resume.ts for the scheme and why it is exact).
+ *
+ * Events are read as stored (`raw: true`): personal fields travel encrypted.
+ * One batch is in flight at a time (what the subscription has buffered, up to
+ * `maxBatch` events and about `maxBatchBytes`), sent with an idempotent
+ * producer, acks from all in-sync replicas. A failed send is treated as a
+ * crash: the producer is dropped and the relay resumes from Kafka after a
+ * backoff, so a partly written batch is completed, never repeated.
+ */
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { NovaCronError } from '../../streams/errors/index.ts';
+import type { EventStore, RecordedEvent, Subscription } from '../../streams/eventstore/index.ts';
+import {
+  createEventSerde,
+  describeTopics,
+  partitionOf,
+  readTails,
+  silentLog,
+  talking,
+  topicNames,
+  type EncodedEvent,
+  type Log,
+  type RegistrySchemas,
+} from '../../streams/kafka/index.ts';
+import { isRetriable } from '../../streams/processing/retriable.ts';
+import { acquireRelayLock, type RelayLock } from './lock.ts';
+import { planResume, RESUME_WINDOW, resumeAfter, type ResumePlan } from './resume.ts';
+
+export type RelayState = 'idle' | 'resuming' | 'running' | 'retrying' | 'failed' | 'stopped';
+
+export interface RelayStatus {
+  state: RelayState;
+  topicPrefix: string;
+  /** Highest position known to be in Kafka (found on resume, then each acknowledged batch). */
+  published: number;
+  /** Last position of the event store's log. */
+  head: number;
+  /** head − published: events not yet in Kafka. */
+  lag: number;
+  /** Since this relay started: events sent, per topic; batches sent; resumes from Kafka. */
+  sent: Record<string, number>;
+  batches: number;
+  resumes: number;
+  /** The last error (the relay retries retriable ones; any other stops it: state 'failed'). */
+  lastError: { code: string; message: string } | null;
+}
+
+export interface BatchReport {
+  first: number;
+  last: number;
+  /** Events sent in this batch (events of the window already in Kafka are skipped). */
+  sent: number;
+  skipped: number;
+  published: number;
+}
+
+export interface RelayOptions {
+  store: EventStore;
+  kafka: Kafka;
+  schemas: RegistrySchemas;
+  topicPrefix: string;
+  /** Most events per batch (one produce request per broker); at most RESUME_WINDOW. */
+  maxBatch?: number;
+  /** A batch is cut once its encoded records pass this many bytes. */
+  maxBatchBytes?: number;
+  /** Exponential backoff, with jitter, between attempts after a retriable failure. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /** Lock file held while running (one relay per event store); none when unset. */
+  lockPath?: string;
+  log?: Log;
+  /** After each acknowledged batch. */
+  onBatch?: (report: BatchReport) => void;
+  /** When the relay stops for good on an error it cannot retry. */
+  onFailed?: (error: unknown) => void;
+}
+
+export interface Relay {
+  readonly topicPrefix: string;
+  /** Starts publishing in the background (takes the lock first; throws NC_RELAY_RUNNING if held). */
+  start(): Promise<void>;
+  /** Lets the batch in flight finish, then stops. */
+  stop(): Promise<void>;
+  status(): Promise<RelayStatus>;
+}
+
+const describe = (error: unknown): { code: string; message: string } => ({
+  code: (error as { code?: unknown } | null)?.code !== undefined ? String((error as { code: unknown }).code) : error instanceof Error ? error.name : 'Error',
+  message: error instanceof Error ? error.message : String(error),
+});
+
+export function createRelay({
+  store,
+  kafka,
+  schemas,
+  topicPrefix,
+  maxBatch = 2000,
+  maxBatchBytes = 1024 * 1024,
+  backoff: { initialMs = 500, maxMs = 30_000 } = {},
+  lockPath,
+  log = silentLog,
+  onBatch,
+  onFailed,
+}: RelayOptions): Relay {
+  if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > RESUME_WINDOW) {
+    throw new RangeError(`createRelay: maxBatch must be an integer from 1 to ${RESUME_WINDOW} (the resume window), got ${maxBatch}`);
+  }
+  if (!Number.isInteger(maxBatchBytes) || maxBatchBytes < 1024) throw new RangeError('createRelay: maxBatchBytes must be an integer ≥ 1024');
+  if (!(initialMs > 0 && maxMs >= initialMs)) throw new RangeError('createRelay: backoff needs 0 < initialMs ≤ maxMs');
+
+  const serde = createEventSerde({ schemas, topicPrefix });
+  const topics = topicNames(topicPrefix);
+  let state: RelayState = 'idle';
+  let published = 0;
+  let batches = 0;
+  let resumes = 0;
+  const sent: Record<string, number> = Object.fromEntries(topics.map((t) => [t, 0]));
+  let lastError: { code: string; message: string } | null = null;
+  let stopping = false;
+  let loop: Promise<void> | null = null;
+  let subscription: Subscription | null = null;
+  let lock: RelayLock | null = null;
+  let renewal: NodeJS.Timeout | null = null;
+  let wakeSleep: (() => void) | null = null;
+
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeSleep = null;
+        resolve();
+      }
+      wakeSleep = done;
+    });
+
+  /** Partition counts, read from Kafka; a missing topic is an error that needs `novacron kafka init`. */
+  async function partitionCounts(): Promise<Map<string, number>> {
+    const admin = kafka.admin();
+    await talking('connecting to Kafka', () => admin.connect());
+    try {
+      const layouts = await describeTopics(admin, topics);
+      const missing = topics.filter((t) => !layouts.has(t));
+      if (missing.length > 0) {
+        throw new NovaCronError('NC_KAFKA_TOPIC_MISMATCH', `topic ${missing.join(', ')} does not exist: run \`novacron kafka init\` first (topics are created up front)`, {
+          details: { topics: missing },
+        });
+      }
+      return new Map([...layouts.values()].map((l) => [l.topic, l.partitions]));
+    } finally {
+      await admin.disconnect().catch(() => undefined);
+    }
+  }
+
+  /** The highest record in Kafka must be this store's event at that position. */
+  async function checkSameLog(plan: ResumePlan): Promise<void> {
+    if (plan.highest === 0) return;
+    const [event] = await store.readAll({ fromPosition: plan.highest, maxCount: 1, raw: true });
+    if (event?.position !== plan.highest || event.metadata.eventId !== plan.highestEventId) {
+      throw new NovaCronError(
+        'NC_RELAY_DIVERGED',
+        `the topics of prefix ${topicPrefix} hold event ${plan.highestEventId} at position ${plan.highest}, but the event store ${event?.position === plan.highest ? `has ${event.metadata.eventId} there` : 'has no event there'}: they belong to another event store (use another NOVACRON_KAFKA_TOPIC_PREFIX), or the store was restored from an older backup`,
+        { details: { topicPrefix, position: plan.highest, kafkaEventId: plan.highestEventId, storeEventId: event?.position === plan.highest ? event.metadata.eventId : null } },
+      );
+    }
+  }
+
+  async function send(producer: Producer, records: EncodedEvent[], partitions: readonly number[]): Promise<void> {
+    const byTopic = new Map<string, Message[]>();
+    records.forEach((record, i) => {
+      let messages = byTopic.get(record.topic);
+      if (messages === undefined) byTopic.set(record.topic, (messages = []));
+      messages.push({ key: record.key, value: record.value, partition: partitions[i] as number, headers: record.headers, timestamp: record.timestamp });
+    });
+    const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
+    await talking('publishing a batch to Kafka', () => producer.sendBatch({ topicMessages, acks: -1, timeout: 30_000 }));
+    for (const { topic, messages } of topicMessages) sent[topic] = (sent[topic] ?? 0) + messages.length;
+  }
+
+  interface Prepared {
+    first: number;
+    last: number;
+    skipped: number;
+    /** Records to send, in chunks of about maxBatchBytes, each with its partitions. */
+    chunks: { records: EncodedEvent[]; partitions: number[] }[];
+  }
+
+  /** Encodes one batch of consecutive events, leaving out those already in Kafka. */
+  async function prepare(batch: readonly RecordedEvent[], plan: ResumePlan | null, partitionsOf: Map<string, number>): Promise<Prepared> {
+    let skipped = 0;
+    const chunks: Prepared['chunks'] = [];
+    let chunk: Prepared['chunks'][number] = { records: [], partitions: [] };
+    let bytes = 0;
+    for (const event of batch) {
+      const topic = serde.topicOf(event.streamId);
+      const partition = partitionOf(event.streamId, partitionsOf.get(topic) ?? 1);
+      if (plan !== null && plan.isPublished(event.position, topic, partition)) {
+        skipped++;
+        continue;
+      }
+      const record = await serde.encode(event);
+      chunk.records.push(record);
+      chunk.partitions.push(partition);
+      bytes += record.value.length + record.key.length + 400;
+      if (bytes >= maxBatchBytes) {
+        chunks.push(chunk);
+        chunk = { records: [], partitions: [] };
+        bytes = 0;
+      }
+    }
+    if (chunk.records.length > 0) chunks.push(chunk);
+    return { first: (batch[0] as RecordedEvent).position, last: (batch[batch.length - 1] as RecordedEvent).position, skipped, chunks };
+  }
+
+  /** Sends a prepared batch, chunk after chunk, each acknowledged before the next. */
+  async function publish(producer: Producer, prepared: Prepared): Promise<void> {
+    let count = 0;
+    for (const { records, partitions } of prepared.chunks) {
+      await send(producer, records, partitions);
+      count += records.length;
+    }
+    published = Math.max(published, prepared.last);
+    batches++;
+    lastError = null;
+    onBatch?.({ first: prepared.first, last: prepared.last, sent: count, skipped: prepared.skipped, published });
+  }
+
+  /** One run: resume from Kafka, then publish until stopped; throws on failure. */
+  async function session(): Promise<void> {
+    state = 'resuming';
+    const producer = kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      createPartitioner: Partitioners.DefaultPartitioner,
+      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+    });
+    // While a batch is in flight the next one is read and encoded; it is sent
+    // only once the one in flight is acknowledged (one batch in flight at a time).
+    let inFlight: Promise<void> = Promise.resolve();
+    let mine: Subscription | null = null;
+    try {
+      const partitionsOf = await partitionCounts(); // first: a missing topic is a clear error, not a retry
+      const [, , tails] = await Promise.all([
+        talking('connecting the producer', () => producer.connect()),
+        schemas.registerAll(topicPrefix),
+        readTails(kafka, topics, { groupPrefix: `${topicPrefix}.relay.tails` }),
+      ]);
+      let plan: ResumePlan | null = planResume(tails);
+      await checkSameLog(plan);
+      const afterPosition = await resumeAfter(store, plan.highest);
+      published = plan.highest;
+      resumes++;
+      log.info({ topicPrefix, published: plan.highest, rereadAfter: afterPosition }, 'relay resumed from the last records in Kafka');
+      if (stopping) return;
+      const events$ = store.subscribeToAll({ afterPosition, raw: true, batchSize: maxBatch });
+      mine = subscription = events$;
+      const events = events$[Symbol.asyncIterator]();
+      state = 'running';
+      while (!stopping) {
+        const next = await events.next();
+        if (next.done === true) break;
+        // The event, and what the subscription has buffered after it: at most maxBatch (≤ RESUME_WINDOW) consecutive events.
+        const batch: RecordedEvent[] = [next.value];
+        if (events$.takeBuffered !== undefined) batch.push(...events$.takeBuffered(maxBatch - 1));
+        while (events$.buffered > 0 && batch.length < maxBatch) {
+          const more = await events.next();
+          if (more.done === true) break;
+          batch.push(more.value);
+        }
+        const prepared = await prepare(batch, plan, partitionsOf);
+        // Past the highest position found in Kafka: nothing more to skip.
+        if (plan !== null && prepared.last >= plan.highest) plan = null;
+        await inFlight;
+        inFlight = publish(producer, prepared);
+        // A failed send ends this subscription (waking a wait for new events); it is thrown below or before the next send.
+        inFlight.catch(() => events$.stop());
+      }
+      await inFlight;
+    } finally {
+      await inFlight.catch(() => undefined); // never leave a send running into the next session
+      await mine?.stop();
+      if (subscription === mine) subscription = null;
+      await producer.disconnect().catch(() => undefined);
+    }
+  }
+
+  async function run(): Promise<void> {
+    let attempt = 0;
+    while (!stopping) {
+      const batchesBefore = batches;
+      try {
+        await session();
+        return;
+      } catch (error) {
+        if (stopping) return;
+        lastError = describe(error);
+        if (!isRetriable(error)) {
+          state = 'failed';
+          log.error({ err: error, topicPrefix }, 'relay stopped: an error it cannot retry');
+          onFailed?.(error);
+          return;
+        }
+        attempt = batches > batchesBefore ? 1 : attempt + 1;
+        const ceiling = Math.min(maxMs, initialMs * 2 ** (attempt - 1));
+        const delay = Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+        state = 'retrying';
+        log.warn({ err: error, topicPrefix, attempt, delayMs: delay }, 'relay failed; resuming from Kafka after a backoff');
+        await sleep(delay);
+      }
+    }
+  }
+
+  return {
+    topicPrefix,
+    async start() {
+      if (loop !== null) return;
+      if (lockPath !== undefined) {
+        lock = acquireRelayLock(lockPath);
+        const held = lock;
+        renewal = setInterval(() => {
+          try {
+            held.renew();
+          } catch (error) {
+            log.warn({ err: error, lockPath }, 'could not renew the relay lock');
+          }
+        }, 5_000);
+        renewal.unref();
+      }
+      stopping = false;
+      loop = run().finally(() => {
+        if (state !== 'failed') state = 'stopped';
+        if (renewal) clearInterval(renewal);
+        renewal = null;
+        lock?.release();
+        lock = null;
+      });
+    },
+    async stop() {
+      stopping = true;
+      wakeSleep?.();
+      await subscription?.stop();
+      await loop;
+      loop = null;
+      state = state === 'failed' ? 'failed' : 'stopped';
+    },
+    async status() {
+      const head = await store.headPosition();
+      return { state, topicPrefix, published, head, lag: Math.max(0, head - published), sent: { ...sent }, batches, resumes, lastError };
+    },
+  };
+}
