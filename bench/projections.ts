@@ -63,7 +63,8 @@ try {
 
   const figures: Record<string, number> = { events: written, rawScanRowsPerSec: Math.round(rawScanRowsPerSec) };
   for (const projection of embeddedProjections) {
-    const host = createProjectionHost({ dir: join(dir, `p-${projection.name}`), source: store, projections: [projection], sync: 'normal', batchSize: 2000 });
+    // The host's default batch size: what `novacron replay` uses.
+    const host = createProjectionHost({ dir: join(dir, `p-${projection.name}`), source: store, projections: [projection], sync: 'normal' });
     const result = await host.replay(projection.name);
     await host.stop();
     const rate = result.events / result.seconds;

@@ -6,7 +6,7 @@ import type { RegionTotalsRow } from './rows.ts';
 import { readsOf } from './prefetch.ts';
 import { sqlState, TOTALS, type InventoryState, type Tables } from './state.ts';
 import { writeBehind } from './write-behind.ts';
-import { asInventoryEvent, type CapacityAmounts, type InventoryEvent, type InventoryEventOf, type NodeRecord, type VmRecord } from './types.ts';
+import { asInventoryEvent, type CapacityAmounts, type InventoryEvent, type InventoryEventOf, type NodeRecord, type QuotaAmounts, type VmRecord } from './types.ts';
 
 // ── region totals ───────────────────────────────────────────────────────────
 
@@ -125,7 +125,14 @@ function applyNode(
   shiftTotals(state, before && nodeContribution(before), nodeContribution(after));
 }
 
-const capacityOf = (a: { vcpus: number; memoryMiB: number; diskGiB: number }): CapacityAmounts => ({ vcpus: a.vcpus, memoryMiB: a.memoryMiB, diskGiB: a.diskGiB });
+/** Capacity as ledger amounts (nodes have no `vms` dimension). */
+const quotaOf = (a: CapacityAmounts): QuotaAmounts => ({ vms: 0, vcpus: a.vcpus, memoryMiB: a.memoryMiB, diskGiB: a.diskGiB });
+/** `a` moved by the capacity dimensions of `delta`. */
+const shifted = (a: CapacityAmounts, delta: QuotaAmounts): CapacityAmounts => ({
+  vcpus: a.vcpus + delta.vcpus,
+  memoryMiB: a.memoryMiB + delta.memoryMiB,
+  diskGiB: a.diskGiB + delta.diskGiB,
+});
 
 function applyCapacity({ state, ledger }: Context, event: InventoryEventOf<'CapacityReserved' | 'CapacityCommitted' | 'CapacityReleased'>): void {
   const before = state.node(event.data.nodeId);
@@ -133,14 +140,14 @@ function applyCapacity({ state, ledger }: Context, event: InventoryEventOf<'Capa
   const owner = `node:${event.data.nodeId}`;
   const d: LedgerDelta =
     event.type === 'CapacityReserved'
-      ? ledger.reserve(owner, event.data.reservationId, event.data.vmId, { vms: 0, ...capacityOf(event.data.resources) }, event.data.expiresAt)
+      ? ledger.reserve(owner, event.data.reservationId, event.data.vmId, quotaOf(event.data.resources), event.data.expiresAt)
       : event.type === 'CapacityCommitted'
         ? ledger.commit(owner, event.data.reservationId)
-        : ledger.release(owner, event.data.reservationId, event.data.vmId, { vms: 0, ...capacityOf(event.data.resources) });
+        : ledger.release(owner, event.data.reservationId, event.data.vmId, quotaOf(event.data.resources));
   const after = stamped({
     ...before,
-    allocated: capacityOf(moved({ vms: 0, ...before.allocated }, d.used)),
-    reserved: capacityOf(moved({ vms: 0, ...before.reserved }, d.reserved)),
+    allocated: shifted(before.allocated, d.used),
+    reserved: shifted(before.reserved, d.reserved),
     reservations: before.reservations + d.reservations,
   }, event);
   state.putNode(after);

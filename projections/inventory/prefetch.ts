@@ -12,7 +12,13 @@ import { asInventoryEvent, type InventoryEvent } from './types.ts';
  */
 export function readsOf(batch: readonly RecordedEvent[]): BatchReads {
   const reads: BatchReads = { streams: new Set(), vms: new Set(), tenants: new Set(), nodes: new Set(), pending: new Map(), held: new Map() };
-  const ledger = (owner: string, reservationId: string, vmId: string) => {
+  // Only string ids: anything else (data no schema allows) is left to the rule, which fails on it as it would without prefetching.
+  const add = (ids: Set<string>, id: unknown) => {
+    if (typeof id === 'string') ids.add(id);
+  };
+  const ledger = (kind: 'tenant' | 'node', ownerId: unknown, reservationId: unknown, vmId: unknown) => {
+    if (typeof ownerId !== 'string' || typeof reservationId !== 'string' || typeof vmId !== 'string') return;
+    const owner = `${kind}:${ownerId}`;
     let pending = reads.pending.get(owner);
     if (!pending) reads.pending.set(owner, (pending = new Set()));
     pending.add(reservationId);
@@ -37,21 +43,21 @@ export function readsOf(batch: readonly RecordedEvent[]): BatchReads {
       case 'QuotaReserved':
       case 'QuotaCommitted':
       case 'QuotaReleased':
-        ledger(`tenant:${event.data.tenantId}`, event.data.reservationId, event.data.vmId);
-        reads.tenants.add(event.data.tenantId);
+        ledger('tenant', event.data.tenantId, event.data.reservationId, event.data.vmId);
+        add(reads.tenants, event.data.tenantId);
         break;
       case 'CapacityReserved':
       case 'CapacityCommitted':
       case 'CapacityReleased':
-        ledger(`node:${event.data.nodeId}`, event.data.reservationId, event.data.vmId);
-        reads.nodes.add(event.data.nodeId);
+        ledger('node', event.data.nodeId, event.data.reservationId, event.data.vmId);
+        add(reads.nodes, event.data.nodeId);
         break;
       case 'TenantCreated':
       case 'TenantQuotaChanged':
       case 'TenantSuspended':
       case 'TenantReactivated':
       case 'TenantDeleted':
-        reads.tenants.add(event.data.tenantId);
+        add(reads.tenants, event.data.tenantId);
         break;
       case 'NodeRegistered':
       case 'NodeCapacityChanged':
@@ -60,7 +66,7 @@ export function readsOf(batch: readonly RecordedEvent[]): BatchReads {
       case 'NodeDrainStarted':
       case 'NodeFailed':
       case 'NodeDecommissioned':
-        reads.nodes.add(event.data.nodeId);
+        add(reads.nodes, event.data.nodeId);
         break;
       case 'RegionAdded':
       case 'RegionUpdated':
@@ -70,7 +76,7 @@ export function readsOf(batch: readonly RecordedEvent[]): BatchReads {
       case 'ClusterHealthReported':
         break;
       default:
-        reads.vms.add(event.data.vmId);
+        add(reads.vms, event.data.vmId);
     }
   }
 }

@@ -13,6 +13,11 @@ export interface ProjectionHostOptions {
   source: EventStore;
   projections: readonly AnySqliteProjection[];
   sync?: 'full' | 'normal';
+  /**
+   * Most events a processor applies in one commit (default 5000). Large
+   * batches make catching up and replays faster: each commit writes a page
+   * of the projection once however many of the batch's events changed it.
+   */
   batchSize?: number;
   /** How often to look for a generation switched by another process (a `novacron replay`). */
   watchIntervalMs?: number;
@@ -46,7 +51,7 @@ export function createProjectionHost({
   source,
   projections,
   sync = 'full',
-  batchSize = 500,
+  batchSize = 5000,
   watchIntervalMs = 1000,
   onCommit,
   onError,

@@ -25,10 +25,13 @@ export class StoredEvent implements RecordedEvent {
   revision: number;
   position: number;
   type: string;
-  #row: EventRow;
   #decode: DecodeData;
-  #metadata: EventMetadata | undefined;
+  /** The stored JSON until it is decoded, then dropped: a batch keeps its events until it is committed, not their text. */
+  #dataJson: string | undefined;
   #data: Record<string, unknown> | undefined;
+  #metadataJson: string | undefined;
+  #metadata: EventMetadata | undefined;
+  #recordedAtMs: number;
   #recordedAt: string | undefined;
 
   constructor(row: EventRow, decode: DecodeData) {
@@ -36,29 +39,41 @@ export class StoredEvent implements RecordedEvent {
     this.streamId = row[1];
     this.revision = row[2];
     this.type = row[3];
-    this.#row = row;
+    this.#dataJson = row[4];
+    this.#metadataJson = row[5];
+    this.#recordedAtMs = row[6];
     this.#decode = decode;
   }
 
   get metadata(): EventMetadata {
-    // Written by the store from an EventMetadata.
-    return (this.#metadata ??= JSON.parse(this.#row[5]) as EventMetadata);
+    if (this.#metadata === undefined) {
+      // Written by the store from an EventMetadata.
+      this.#metadata = JSON.parse(this.#metadataJson as string) as EventMetadata;
+      this.#metadataJson = undefined;
+    }
+    return this.#metadata;
   }
 
   set metadata(value: EventMetadata) {
     this.#metadata = value;
+    this.#metadataJson = undefined;
   }
 
   get data(): Record<string, unknown> {
-    return (this.#data ??= this.#decode(this.type, this.#row[4], this.metadata));
+    if (this.#data === undefined) {
+      this.#data = this.#decode(this.type, this.#dataJson as string, this.metadata);
+      this.#dataJson = undefined;
+    }
+    return this.#data;
   }
 
   set data(value: Record<string, unknown>) {
     this.#data = value;
+    this.#dataJson = undefined;
   }
 
   get recordedAt(): string {
-    return (this.#recordedAt ??= new Date(this.#row[6]).toISOString());
+    return (this.#recordedAt ??= new Date(this.#recordedAtMs).toISOString());
   }
 
   set recordedAt(value: string) {
