@@ -26,7 +26,7 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const reports: SqliteProjection<{ count(): number }> = {
+const reports: SqliteProjection<{ count(): number; synchronous(): number }> = {
   name: 'reports',
   version: 1,
   handles: ['ClusterHealthReported'],
@@ -34,7 +34,10 @@ const reports: SqliteProjection<{ count(): number }> = {
   apply: (batch, db) => {
     db.prepare('UPDATE n SET count = count + ?').run(batch.length);
   },
-  queries: (db: Database.Database) => ({ count: () => (db.prepare('SELECT count FROM n').get() as { count: number }).count }),
+  queries: (db: Database.Database) => ({
+    count: () => (db.prepare('SELECT count FROM n').get() as { count: number }).count,
+    synchronous: () => db.pragma('synchronous', { simple: true }) as number,
+  }),
 };
 const report = { type: 'ClusterHealthReported', data: { clusterId: 'c', regionId: 'r', healthy: true, detail: null } };
 
@@ -53,6 +56,8 @@ describe('projection host', () => {
     expect(host.queries<{ count(): number }>('reports').count()).toBe(300);
     expect(existsSync(join(dir, 'projections', 'reports.g1.db'))).toBe(false);
     expect((await host.status())[0]).toMatchObject({ name: 'reports', generation: 2, lag: 0, state: 'running' });
+    // Rebuilt in bulk mode, it serves with the configured durability (NORMAL = 1).
+    expect(host.queries<{ synchronous(): number }>('reports').synchronous()).toBe(1);
 
     // The new generation goes on with live events.
     const live = await store.append('cluster-c', [report]);

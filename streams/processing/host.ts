@@ -64,8 +64,8 @@ export function createProjectionHost({
   let started = false;
   let watcher: NodeJS.Timeout | null = null;
 
-  function open(projection: AnySqliteProjection, generation: number): Live {
-    const state = openSqliteStateStore({ path: fileOf(dir, projection.name, generation), sync, migrate: (db) => projection.migrate(db) });
+  function open(projection: AnySqliteProjection, generation: number, bulk = false): Live {
+    const state = openSqliteStateStore({ path: fileOf(dir, projection.name, generation), sync, bulk, migrate: (db) => projection.migrate(db) });
     const runner = createProcessorRunner({
       processor: { name: projection.name, handles: projection.handles, apply: (batch, db) => projection.apply(batch, db) },
       source,
@@ -166,7 +166,7 @@ export function createProjectionHost({
       const generation = current.generation + 1;
       const path = fileOf(dir, name, generation);
       removeDb(path); // a replay that was interrupted before its switch
-      const next = open(current.projection, generation);
+      const next = open(current.projection, generation, true);
       const head = await source.headPosition();
       const started_ = performance.now();
       const progress = setInterval(() => onProgress?.(next.runner.checkpoint, head), 200);
@@ -181,6 +181,7 @@ export function createProjectionHost({
         clearInterval(progress);
       }
       if (!started) await next.runner.stop();
+      next.state.endBulk(); // durable before anyone reads it
       if (!registry.switchTo(name, current.generation, generation, current.projection.version)) {
         await next.runner.stop();
         await next.state.close();
