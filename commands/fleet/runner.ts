@@ -1,4 +1,4 @@
-import type { EventStore } from '../../streams/eventstore/index.ts';
+import { createAggregateCache, type AggregateCache, type EventStore } from '../../streams/eventstore/index.ts';
 import { isNovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
 import { handleCommand, readAggregate, type Aggregate, type CommandOutcome } from '../handling/handle-command.ts';
@@ -14,7 +14,7 @@ export interface FleetHooks {
 }
 
 /** Runs one command against one aggregate, with the context's metadata, reporting to the hooks. */
-export function createRunner(store: EventStore, hooks: FleetHooks = {}) {
+export function createRunner(store: EventStore, hooks: FleetHooks = {}, cache: AggregateCache = createAggregateCache()) {
   const lock = createStreamLock();
   return {
     async run<Command extends { type: string }, State>(
@@ -26,7 +26,7 @@ export function createRunner(store: EventStore, hooks: FleetHooks = {}) {
     ): Promise<CommandOutcome<State>> {
       const started = performance.now();
       try {
-        const outcome = await handleCommand(store, streamId, aggregate, command, context, { tenantId, lock });
+        const outcome = await handleCommand(store, streamId, aggregate, command, context, { tenantId, lock, cache });
         hooks.commandHandled?.(command.type, 'ok', (performance.now() - started) / 1000);
         if (outcome.events.length > 0) hooks.appended?.(streamId);
         return outcome;
@@ -36,7 +36,7 @@ export function createRunner(store: EventStore, hooks: FleetHooks = {}) {
       }
     },
     read<Command, State>(aggregate: Aggregate<Command, State>, streamId: string) {
-      return readAggregate(store, streamId, aggregate);
+      return readAggregate(store, streamId, aggregate, cache);
     },
   };
 }

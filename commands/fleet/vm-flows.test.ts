@@ -1,9 +1,11 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isNovaCronError } from '../../streams/errors/index.ts';
+import { createAggregateCache } from '../../streams/eventstore/index.ts';
 import { CAPACITY_DIMENSIONS, allocatable } from '../node/state.ts';
 import { reservedTotal } from '../shared/ledger.ts';
 import { aggregates, streamOf } from './aggregates.ts';
 import { createRunner } from './runner.ts';
+import { createFleetService } from './service.ts';
 import { createReservationSweeper } from './sweeper.ts';
 import { seedFleet, testFleet } from './testing.ts';
 
@@ -53,6 +55,25 @@ describe('VM creation saga under concurrency', () => {
       expect(Object.keys(state.reservations)).toEqual([]);
     });
   }
+});
+
+describe('two fleet services on one store (two API processes: own aggregate caches, own stream locks)', () => {
+  it('200 concurrent creations split between them: exactly the quota succeeds, and cached states equal fresh folds', async () => {
+    t = testFleet();
+    const { tenantId } = await seedFleet(t, { nodes: 4, nodeVcpus: 20, quota: { vms: 50, vcpus: 1000, memoryMiB: 10_000_000, diskGiB: 100_000 } });
+    const other = createFleetService({ store: t.store, destroyTenantKey: (id) => t.keys.destroyDataKey(id) });
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) => (i % 2 === 0 ? t.fleet : other).createVm(t.context(`tenant:${tenantId}:u`), { tenantId, name: `vm${i}`, spec })),
+    );
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(50);
+    const uncached = createRunner(t.store, {}, createAggregateCache());
+    const fresh = await uncached.read(aggregates.tenant, streamOf.tenant(tenantId));
+    for (const service of [t.fleet, other]) {
+      const seen = await service.read('tenant', tenantId);
+      expect(seen).toEqual(fresh);
+    }
+    expect((fresh.state as { used: { vms: number } }).used.vms).toBe(50);
+  });
 });
 
 describe('reservation sweeper', () => {

@@ -1,5 +1,5 @@
 import type { EventStore, NewEvent, RecordedEvent } from '../../streams/eventstore/index.ts';
-import { isWrongExpectedRevision, loadAggregate, newEventId } from '../../streams/eventstore/index.ts';
+import { isWrongExpectedRevision, loadAggregate, newEventId, rememberAppended, type AggregateCache } from '../../streams/eventstore/index.ts';
 import type { Decider, DomainEvent } from '../decider.ts';
 import type { CommandContext } from './context.ts';
 import { backoffDelay, delay } from './retry.ts';
@@ -43,6 +43,8 @@ export interface HandleOptions {
   maxRetries?: number;
   /** Queues commands on the same stream in this process (see stream-lock.ts). */
   lock?: StreamLock;
+  /** Keeps folded states between commands, so a command folds only the events since (see aggregate.ts). */
+  cache?: AggregateCache;
 }
 
 /**
@@ -58,15 +60,16 @@ export async function handleCommand<Command, State>(
   aggregate: Aggregate<Command, State>,
   command: Command | ((state: State) => Command),
   context: CommandContext,
-  { tenantId: givenTenant = null, maxRetries = 8, lock }: HandleOptions = {},
+  { tenantId: givenTenant = null, maxRetries = 8, lock, cache }: HandleOptions = {},
 ): Promise<CommandOutcome<State>> {
-  if (lock) return lock.run(streamId, () => handleCommand(store, streamId, aggregate, command, context, { tenantId: givenTenant, maxRetries }));
+  if (lock) return lock.run(streamId, () => handleCommand(store, streamId, aggregate, command, context, { tenantId: givenTenant, maxRetries, cache }));
   const { decider, snapshot } = aggregate;
   for (let attempt = 0; ; attempt++) {
     const loaded = await loadAggregate(store, streamId, {
       initialState: decider.initialState,
       evolve: (state, event) => decider.evolve(state, toDomainEvent(event)),
       snapshot,
+      cache,
     });
     const resolved = typeof command === 'function' ? (command as (s: State) => Command)(loaded.state) : command;
     const decided = decider.decide(resolved, loaded.state);
@@ -94,6 +97,7 @@ export async function handleCommand<Command, State>(
         expectedRevision: loaded.revision < 0 ? 'no_stream' : loaded.revision,
       });
       const state = decided.reduce((s, e) => decider.evolve(s, e), loaded.state);
+      if (cache) rememberAppended(cache, streamId, decider, state, result.revision);
       return { streamId, revision: result.revision, position: result.position, events: decided, state };
     } catch (error) {
       if (!isWrongExpectedRevision(error) || attempt >= maxRetries) throw error;
@@ -107,11 +111,13 @@ export async function readAggregate<Command, State>(
   store: EventStore,
   streamId: string,
   aggregate: Aggregate<Command, State>,
+  cache?: AggregateCache,
 ): Promise<{ state: State; revision: number }> {
   const loaded = await loadAggregate(store, streamId, {
     initialState: aggregate.decider.initialState,
     evolve: (state, event) => aggregate.decider.evolve(state, toDomainEvent(event)),
     snapshot: aggregate.snapshot,
+    cache,
   });
   return { state: loaded.state, revision: loaded.revision };
 }

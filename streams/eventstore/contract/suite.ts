@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventCodec, defaultCatalog } from '../../catalog/index.ts';
 import { createKeyStore, createPersonalDataCipher, REDACTED, type KeyStore } from '../../crypto/index.ts';
 import { isNovaCronError } from '../../errors/index.ts';
-import { loadAggregate } from '../aggregate.ts';
+import { createAggregateCache, loadAggregate, rememberAppended } from '../aggregate.ts';
 import { WrongExpectedRevisionError } from '../errors.ts';
 import { newEventId } from '../new-event.ts';
 import type { EventCodec, EventStore, ExpectedRevision, NewEvent, RecordedEvent } from '../port.ts';
@@ -430,6 +430,83 @@ export function eventStoreContract(adapter: string, harness: ContractHarness): v
         expect(await store.readSnapshot(stream)).not.toBeNull();
         await store.deleteStream(stream);
         expect(await store.readSnapshot(stream)).toBeNull();
+      });
+    });
+
+    describe('aggregate cache', () => {
+      interface Count {
+        n: number;
+        healthy: number;
+      }
+      const counting = {
+        initialState: (): Count => ({ n: 0, healthy: 0 }),
+        evolve: (s: Count, e: RecordedEvent): Count => ({ n: s.n + 1, healthy: s.healthy + (e.data.healthy ? 1 : 0) }),
+      };
+      const fresh = (stream: string) => loadAggregate(store, stream, counting);
+
+      it('a second load folds only what was written since, by anyone, and equals a fresh fold', async () => {
+        const cache = createAggregateCache();
+        const stream = uniqueStream('cluster');
+        await store.append(stream, Array.from({ length: 30 }, (_, i) => clusterHealth('s', i % 2 === 0)));
+        const first = await loadAggregate(store, stream, { ...counting, cache });
+        expect(first).toMatchObject({ state: { n: 30, healthy: 15 }, revision: 29, eventsRead: 30, cached: false });
+
+        const again = await loadAggregate(store, stream, { ...counting, cache });
+        expect(again).toMatchObject({ state: first.state, revision: 29, eventsRead: 0, cached: true });
+
+        await store.append(stream, [clusterHealth('s', true), clusterHealth('s', false)]); // another writer
+        const later = await loadAggregate(store, stream, { ...counting, cache });
+        expect(later).toMatchObject({ revision: 31, eventsRead: 2, cached: true });
+        expect(later.state).toEqual((await fresh(stream)).state);
+      });
+
+      it('an append remembered after the command needs no read at the next load', async () => {
+        const cache = createAggregateCache();
+        const stream = uniqueStream('cluster');
+        const loaded = await loadAggregate(store, stream, { ...counting, cache });
+        const appended = await store.append(stream, [clusterHealth('s', true)], { expectedRevision: 'no_stream' });
+        rememberAppended(cache, stream, counting, { n: loaded.state.n + 1, healthy: loaded.state.healthy + 1 }, appended.revision);
+        const next = await loadAggregate(store, stream, { ...counting, cache });
+        expect(next).toMatchObject({ state: { n: 1, healthy: 1 }, revision: 0, eventsRead: 0, cached: true });
+      });
+
+      it('keeps writing snapshots every N events when loads hit the cache', async () => {
+        const cache = createAggregateCache();
+        const stream = uniqueStream('cluster');
+        const snapshotted = { ...counting, snapshot: { version: 1, every: 10 }, cache };
+        for (let i = 0; i < 25; i++) {
+          await loadAggregate(store, stream, snapshotted);
+          await store.append(stream, [clusterHealth('s', true)]);
+        }
+        await loadAggregate(store, stream, snapshotted);
+        expect((await store.readSnapshot<Count>(stream))?.revision).toBeGreaterThanOrEqual(19);
+        const fromSnapshot = await loadAggregate(store, stream, { ...counting, snapshot: { version: 1, every: 10 } });
+        expect(fromSnapshot.eventsRead).toBeLessThanOrEqual(10);
+        expect(fromSnapshot.state).toEqual({ n: 25, healthy: 25 });
+      });
+
+      it('a deleted or tombstoned stream is not served from the cache', async () => {
+        const cache = createAggregateCache();
+        const deleted = uniqueStream('cluster');
+        await store.append(deleted, [clusterHealth('s', true), clusterHealth('s', true)]);
+        await loadAggregate(store, deleted, { ...counting, cache });
+        await store.deleteStream(deleted);
+        expect(await loadAggregate(store, deleted, { ...counting, cache })).toMatchObject({ state: { n: 0, healthy: 0 }, cached: false });
+
+        const tombstoned = uniqueStream('cluster');
+        await store.append(tombstoned, [clusterHealth('s', true)]);
+        await loadAggregate(store, tombstoned, { ...counting, cache });
+        await store.tombstoneStream(tombstoned);
+        await expectCode(loadAggregate(store, tombstoned, { ...counting, cache }), 'NC_STREAM_DELETED');
+      });
+
+      it('a state cached for one aggregate is never handed to another on the same stream', async () => {
+        const cache = createAggregateCache();
+        const stream = uniqueStream('cluster');
+        await store.append(stream, [clusterHealth('s', true), clusterHealth('s', false)]);
+        await loadAggregate(store, stream, { ...counting, cache });
+        const other = { initialState: (): string[] => [], evolve: (s: string[], e: RecordedEvent) => [...s, e.type], cache };
+        expect(await loadAggregate(store, stream, other)).toMatchObject({ state: ['ClusterHealthReported', 'ClusterHealthReported'], cached: false });
       });
     });
 
