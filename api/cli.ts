@@ -4,7 +4,7 @@ import { isNovaCronError } from '../streams/errors/index.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
 import { isRole, isTenantRole } from './auth/principal.ts';
 import { parseTtl, signToken } from './auth/tokens.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, withoutCredentials } from './config.ts';
 import { TENANT_ID_PATTERN } from './http/ids.ts';
 
 const usage = `usage: novacron <command>
@@ -106,7 +106,8 @@ async function start(args: string[]): Promise<number> {
   const server = await startServer(config, { wiring: (platform) => wireApi(platform, { relay }) });
   const head = await server.platform.store.headPosition();
   console.log(`NovaCron API listening on ${server.url}`);
-  console.log(`  event store  ${config.dataDir}/events.db (sync=${config.sqliteSync}), ${head} events`);
+  const eventStore = config.esdbUrl !== undefined ? `EventStoreDB ${withoutCredentials(config.esdbUrl)}` : `${config.dataDir}/events.db (sync=${config.sqliteSync})`;
+  console.log(`  event store  ${eventStore}, ${head} events`);
   if (relay) console.log(`  relay        to Kafka ${config.kafka.brokers?.join(',')}, topics ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events (novacron kafka status)`);
   console.log(`  API docs     ${server.url}/docs`);
   console.log('  get a token  npx novacron token --role operator');

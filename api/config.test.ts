@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isNovaCronError } from '../streams/errors/index.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, withoutCredentials } from './config.ts';
 
 describe('loadConfig', () => {
   it('has defaults for every setting', () => {
@@ -71,5 +71,16 @@ describe('loadConfig', () => {
     expect(caught.message.startsWith(name)).toBe(true);
     expect(caught.details).toEqual({ variable: name });
     if (name === 'NOVACRON_JWT_SECRET') expect(caught.message).not.toContain(value);
+  });
+});
+
+describe('withoutCredentials', () => {
+  it.each([
+    ['esdb://admin:changeit@127.0.0.1:2113?tls=false', 'esdb://***@127.0.0.1:2113?tls=false'],
+    ['kurrentdb+discover://u:p@cluster.example:2113', 'kurrentdb+discover://***@cluster.example:2113'],
+    ['esdb://127.0.0.1:2113?tls=false', 'esdb://127.0.0.1:2113?tls=false'],
+    ['redis://:secret@127.0.0.1:6379', 'redis://***@127.0.0.1:6379'],
+  ])('%s → %s', (url, printed) => {
+    expect(withoutCredentials(url)).toBe(printed);
   });
 });

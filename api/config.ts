@@ -277,3 +277,8 @@ export function loadLatencyMatrix(path: string | undefined): LatencyMatrix | und
   }
   return matrix;
 }
+
+/** A connection string fit to print: its user and password replaced by `***`. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/?#]*@/i, '$1***@');
+}
