@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rankCandidates } from '../../commands/placement/policy.ts';
@@ -16,30 +13,23 @@ import {
   regionRetired,
   type Given,
 } from '../../projections/inventory/testing.ts';
-import { createEventCodec, defaultCatalog } from '../../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../../streams/crypto/index.ts';
 import type { EventStore } from '../../streams/eventstore/index.ts';
-import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../../streams/eventstore/sqlite/testing.ts';
 import { createProjectionHost, type ProjectionHost } from '../../streams/processing/host.ts';
 import { createInventoryDirectory } from './inventory-directory.ts';
 
 let dir: string;
 let store: EventStore;
+let closeStore: () => Promise<void>;
 let host: ProjectionHost;
 beforeEach(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-directory-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
+  ({ dir, store, close: closeStore } = openTempEventStore('directory'));
   host = createProjectionHost({ dir: join(dir, 'projections'), source: store, projections: [createInventoryProjection()], sync: 'normal' });
   await host.start();
 });
 afterEach(async () => {
   await host.stop();
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
+  await closeStore();
 });
 
 const append = async (...events: Given[]) => {

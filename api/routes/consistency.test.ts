@@ -1,31 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyRequest } from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventCodec, defaultCatalog } from '../../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../../streams/crypto/index.ts';
 import { isNovaCronError } from '../../streams/errors/index.ts';
 import type { EventStore } from '../../streams/eventstore/index.ts';
-import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../../streams/eventstore/sqlite/testing.ts';
 import type { LogOrdering, ProjectionHost } from '../../streams/processing/host.ts';
 import { settleConsistency } from './consistency.ts';
 
-let dir: string;
 let store: EventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-consistency-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+let close: () => Promise<void>;
+beforeEach(() => ({ store, close } = openTempEventStore('consistency')));
+afterEach(() => close());
 
 /** A host that records what it is asked to wait for and answers `reached`. */
 function fakeHost(ordering: LogOrdering, reached = true) {

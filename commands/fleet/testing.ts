@@ -1,22 +1,11 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createEventCodec, defaultCatalog } from '../../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../../streams/crypto/index.ts';
 import { newEventId } from '../../streams/eventstore/index.ts';
-import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../../streams/eventstore/sqlite/testing.ts';
 import type { CommandContext } from '../handling/context.ts';
 import { createFleetService } from './service.ts';
 
 /** A fleet on a fresh embedded store in a temp dir, for tests. */
 export function testFleet(options: { reservationTimeoutMs?: number } = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'novacron-fleet-'));
-  const keys = createKeyStore({ path: join(dir, 'keys.db'), masterKey: randomBytes(32) });
-  const store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(keys) }),
-  });
+  const { dir, store, keys, close } = openTempEventStore('fleet', { sync: 'full', keyStore: 'file' });
   const fleet = createFleetService({ store, destroyTenantKey: (id) => keys.destroyDataKey(id), ...options });
   const context = (actor = 'operator:test'): CommandContext => ({ actor, correlationId: newEventId(), now: new Date() });
   return {
@@ -25,11 +14,7 @@ export function testFleet(options: { reservationTimeoutMs?: number } = {}) {
     keys,
     fleet,
     context,
-    async close() {
-      await store.close();
-      keys.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close,
   };
 }
 

@@ -1,12 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventCodec, defaultCatalog } from '../../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../../streams/crypto/index.ts';
 import type { EventStore } from '../../streams/eventstore/index.ts';
-import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../../streams/eventstore/sqlite/testing.ts';
 import { createProjectionHost } from '../../streams/processing/host.ts';
 import { createInventoryProjection, INVENTORY } from './projection.ts';
 import type { InventoryQueries } from './queries.ts';
@@ -25,18 +20,9 @@ import {
 
 let dir: string;
 let store: EventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-inventory-host-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+let close: () => Promise<void>;
+beforeEach(() => ({ dir, store, close } = openTempEventStore('inventory-host')));
+afterEach(() => close());
 
 const append = async (...events: Given[]) => {
   let position = 0;

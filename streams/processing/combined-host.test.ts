@@ -1,20 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventCodec, defaultCatalog } from '../catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../crypto/index.ts';
 import type { EventStore } from '../eventstore/index.ts';
-import { createSqliteEventStore } from '../eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../eventstore/sqlite/testing.ts';
 import { combineProjectionHosts } from './combined-host.ts';
 import { createProjectionHost } from './host.ts';
 import type { KafkaEventDecoder } from './kafka/decoder.ts';
 import { createKafkaProjectionHost } from './kafka/host.ts';
 import { ledgerProjection } from './kafka/testing.ts';
 
-const catalog = defaultCatalog();
 const health = { type: 'ClusterHealthReported', data: { clusterId: 'c', regionId: 'r', healthy: true, detail: null } };
 const embeddedLedger = { ...ledgerProjection(['ClusterHealthReported']), name: 'embedded-ledger' };
 const kafkaLedger = { ...ledgerProjection(['ClusterHealthReported']), name: 'kafka-ledger' };
@@ -22,18 +15,9 @@ const unusedDecoder = {} as KafkaEventDecoder;
 
 let dir: string;
 let store: EventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-combined-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+let close: () => Promise<void>;
+beforeEach(() => ({ dir, store, close } = openTempEventStore('combined')));
+afterEach(() => close());
 
 describe('projection hosts combined by name', () => {
   it('answers each projection from its host: embedded ones by position, Kafka-fed ones by stream revision', async () => {

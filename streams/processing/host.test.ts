@@ -1,30 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventCodec, defaultCatalog } from '../catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../crypto/index.ts';
 import type { EventStore } from '../eventstore/index.ts';
-import { createSqliteEventStore } from '../eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../eventstore/sqlite/testing.ts';
 import { createProjectionHost } from './host.ts';
 import type { SqliteProjection } from './projection.ts';
 
 let dir: string;
 let store: EventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-host-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+let close: () => Promise<void>;
+beforeEach(() => ({ dir, store, close } = openTempEventStore('host')));
+afterEach(() => close());
 
 const reports: SqliteProjection<{ count(): number; synchronous(): number }> = {
   name: 'reports',

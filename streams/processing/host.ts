@@ -1,9 +1,7 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { EventStore, RecordedEvent } from '../eventstore/index.ts';
+import { generationFile, openGenerations } from './generations.ts';
 import type { AnySqliteProjection } from './projection.ts';
 import type { ProjectionHost, ProjectionStatus } from './projection-host.ts';
-import { openProjectionRegistry } from './registry.ts';
 import { createProcessorRunner, type ProcessorRunner } from './runner.ts';
 import { openSqliteStateStore, type SqliteStateStore } from './sqlite-state.ts';
 
@@ -36,11 +34,6 @@ interface Live {
   queries: unknown;
 }
 
-const fileOf = (dir: string, name: string, generation: number) => join(dir, `${name}.g${generation}.db`);
-const removeDb = (path: string) => {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-};
-
 /**
  * Runs the embedded projections: one processor and one SQLite file per
  * projection, the active generation of each from the registry, queries over
@@ -56,16 +49,8 @@ export function createProjectionHost({
   onCommit,
   onError,
 }: ProjectionHostOptions): ProjectionHost {
-  const names = projections.map((p) => p.name);
-  if (new Set(names).size !== names.length) throw new TypeError(`createProjectionHost: duplicate projection names in ${names.join(', ')}`);
-  mkdirSync(dir, { recursive: true });
-  const registry = openProjectionRegistry(join(dir, 'registry.db'));
-  const live = new Map<string, Live>();
-  let started = false;
-  let watcher: NodeJS.Timeout | null = null;
-
   function open(projection: AnySqliteProjection, generation: number, bulk = false): Live {
-    const state = openSqliteStateStore({ path: fileOf(dir, projection.name, generation), sync, bulk, migrate: (db) => projection.migrate(db) });
+    const state = openSqliteStateStore({ path: generationFile(dir, projection.name, generation), sync, bulk, migrate: (db) => projection.migrate(db) });
     const runner = createProcessorRunner({
       processor: { name: projection.name, handles: projection.handles, apply: (batch, db) => projection.apply(batch, db) },
       source,
@@ -77,57 +62,25 @@ export function createProjectionHost({
     return { projection, generation, state, runner, queries: projection.queries(state.db) };
   }
 
-  for (const projection of projections) {
-    const { generation } = registry.active(projection.name, projection.version);
-    live.set(projection.name, open(projection, generation));
-  }
-
-  const entry = (name: string): Live => {
-    const found = live.get(name);
-    if (!found) throw new RangeError(`unknown projection ${JSON.stringify(name)} (known: ${names.join(', ')})`);
-    return found;
-  };
-
-  /** Replaces the serving generation of `name` by `next` (already open and, if the host runs, running). */
-  async function swap(name: string, next: Live): Promise<void> {
-    const previous = entry(name);
-    live.set(name, next);
-    await previous.runner.stop();
-    await previous.state.close();
-  }
-
-  async function followSwitches(): Promise<void> {
-    for (const [name, current] of live) {
-      const active = registry.current(name);
-      if (active && active.generation !== current.generation && existsSync(fileOf(dir, name, active.generation))) {
-        const next = open(current.projection, active.generation);
-        if (started) await next.runner.start();
-        await swap(name, next);
-      }
-    }
-  }
+  const generations = openGenerations<Live>({
+    host: 'createProjectionHost',
+    dir,
+    projections,
+    open: (projection, generation) => open(projection, generation),
+    run: (l) => l.runner.start(),
+    retire: async (l) => {
+      await l.runner.stop();
+      await l.state.close();
+    },
+    watchIntervalMs,
+    onError,
+  });
+  const { entry } = generations;
 
   return {
-    names,
-    async start(): Promise<void> {
-      if (started) return;
-      started = true;
-      await Promise.all([...live.values()].map((l) => l.runner.start()));
-      watcher = setInterval(() => {
-        followSwitches().catch((error: unknown) => onError?.('registry', error));
-      }, watchIntervalMs);
-      watcher.unref();
-    },
-    async stop(): Promise<void> {
-      if (watcher) clearInterval(watcher);
-      watcher = null;
-      started = false;
-      await Promise.all([...live.values()].map(async (l) => {
-        await l.runner.stop();
-        await l.state.close();
-      }));
-      registry.close();
-    },
+    names: generations.names,
+    start: () => generations.start(),
+    stop: () => generations.stop(),
     /** The active generation's queries. */
     queries<Queries>(name: string): Queries {
       return entry(name).queries as Queries;
@@ -149,7 +102,7 @@ export function createProjectionHost({
     async status(): Promise<ProjectionStatus[]> {
       // The checkpoint is read from the state file, so a process that only inspects (novacron status) sees the truth too.
       return Promise.all(
-        [...live.values()].map(async (l) => {
+        generations.all().map(async (l) => {
           const status = await l.runner.status();
           const checkpoint = await l.state.checkpoint();
           return { ...status, checkpoint, lag: Math.max(0, status.head - checkpoint), generation: l.generation, version: l.projection.version };
@@ -162,13 +115,10 @@ export function createProjectionHost({
      * switches to it atomically and drops the old one.
      */
     async replay(name: string, { onProgress }: { onProgress?: (done: number, total: number) => void } = {}) {
-      const current = entry(name);
-      const generation = current.generation + 1;
-      const path = fileOf(dir, name, generation);
-      removeDb(path); // a replay that was interrupted before its switch
+      const { current, generation } = generations.beginNext(name);
       const next = open(current.projection, generation, true);
       const head = await source.headPosition();
-      const started_ = performance.now();
+      const began = performance.now();
       const progress = setInterval(() => onProgress?.(next.runner.checkpoint, head), 200);
       try {
         await next.runner.start();
@@ -180,17 +130,10 @@ export function createProjectionHost({
       } finally {
         clearInterval(progress);
       }
-      if (!started) await next.runner.stop();
+      if (!generations.started) await next.runner.stop();
       next.state.endBulk(); // durable before anyone reads it
-      if (!registry.switchTo(name, current.generation, generation, current.projection.version)) {
-        await next.runner.stop();
-        await next.state.close();
-        removeDb(path);
-        throw new Error(`replay of ${name}: another process switched it first`);
-      }
-      await swap(name, next);
-      removeDb(fileOf(dir, name, current.generation));
-      return { name, generation, events: head, seconds: (performance.now() - started_) / 1000 };
+      await generations.promote(current, next);
+      return { name, generation, events: head, seconds: (performance.now() - began) / 1000 };
     },
   };
 }

@@ -1,32 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createEventCodec, defaultCatalog } from '../catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../crypto/index.ts';
 import { NovaCronError } from '../errors/index.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/index.ts';
-import { createSqliteEventStore } from '../eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../eventstore/sqlite/testing.ts';
 import { createProcessorRunner } from './runner.ts';
 import { openSqliteStateStore } from './sqlite-state.ts';
 import { FatalProcessorError, type Processor } from './types.ts';
 
 let dir: string;
 let store: EventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-runner-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+let close: () => Promise<void>;
+beforeEach(() => ({ dir, store, close } = openTempEventStore('runner')));
+afterEach(() => close());
 
 const migrate = (db: Database.Database) => db.exec('CREATE TABLE IF NOT EXISTS health (cluster TEXT PRIMARY KEY, reports INTEGER NOT NULL, healthy INTEGER NOT NULL)');
 

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent, Subscription } from '../eventstore/index.ts';
-import { isRetriable } from './retriable.ts';
+import { isRetriable, withBackoff } from './retriable.ts';
 import { FatalProcessorError, type Processor, type StateStore } from './types.ts';
 
 export interface ProcessorStatus {
@@ -62,9 +62,6 @@ export function createProcessorRunner<Writer>({
   let signalReady: () => void = () => undefined;
   let waiters: Array<{ position: number; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }> = [];
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const delayFor = (attempt: number) => Math.floor(Math.random() * Math.min(backoff.capMs, backoff.baseMs * 2 ** attempt));
-
   function advanced(position: number, batch: readonly RecordedEvent[]): void {
     checkpoint = position;
     processed += batch.length;
@@ -81,17 +78,7 @@ export function createProcessorRunner<Writer>({
     }
   }
 
-  async function withRetries(work: () => Promise<void>): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (!isRetriable(error) || attempt >= maxRetries || stopping) throw error;
-        onError?.(error);
-        await sleep(delayFor(attempt));
-      }
-    }
-  }
+  const withRetries = (work: () => Promise<void>): Promise<void> => withBackoff(work, { maxRetries, backoff, keepTrying: () => !stopping, onRetry: onError });
 
   /**
    * Applies `batch` in one commit. When some event in it cannot be applied,

@@ -1,13 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Kafka } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createEventCodec, defaultCatalog } from '../../catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher } from '../../crypto/index.ts';
+import { defaultCatalog } from '../../catalog/index.ts';
 import type { EventStore, RecordedEvent } from '../../eventstore/index.ts';
-import { createSqliteEventStore } from '../../eventstore/sqlite/store.ts';
+import { openTempEventStore } from '../../eventstore/sqlite/testing.ts';
 import { openSqliteStateStore } from '../sqlite-state.ts';
 import type { KafkaEventDecoder } from './decoder.ts';
 import { createKafkaProjectionHost } from './host.ts';
@@ -30,18 +26,9 @@ const health = { type: 'ClusterHealthReported', data: { clusterId: 'c', regionId
 
 let dir: string;
 let store: EventStore;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'novacron-kafka-host-'));
-  store = createSqliteEventStore({
-    path: join(dir, 'events.db'),
-    codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(createKeyStore({ path: ':memory:', masterKey: randomBytes(32) })) }),
-    sync: 'normal',
-  });
-});
-afterEach(async () => {
-  await store.close();
-  rmSync(dir, { recursive: true, force: true });
-});
+let close: () => Promise<void>;
+beforeEach(() => ({ dir, store, close } = openTempEventStore('kafka-host')));
+afterEach(() => close());
 
 const reader = () =>
   createKafkaProjectionHost({ dir, projections: [ledger], consume: [], kafka: noKafka, topicPrefix: 'p', decoder: noDecoder, source: store, sync: 'normal', waitIntervalMs: 5 });

@@ -1,12 +1,11 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Admin, Kafka } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '../../eventstore/index.ts';
 import { topicOf } from '../../kafka/index.ts';
+import { generationFile, openGenerations, projectionNames } from '../generations.ts';
 import type { AnySqliteProjection } from '../projection.ts';
 import type { ProjectionHost, ProjectionStatus } from '../projection-host.ts';
-import { openProjectionRegistry } from '../registry.ts';
 import { waitUntil } from '../wait-until.ts';
+import { lazyAdmin } from './admin.ts';
 import type { KafkaEventDecoder } from './decoder.ts';
 import { lagOf, totals, watermarks, type PartitionLag } from './lag.ts';
 import { createKafkaProcessorRunner, type KafkaProcessorRunner } from './runner.ts';
@@ -63,11 +62,6 @@ interface Live {
   queries: unknown;
 }
 
-const fileOf = (dir: string, name: string, generation: number) => join(dir, `${name}.g${generation}.db`);
-const removeDb = (path: string) => {
-  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
-};
-
 /**
  * The projections on the scale-out log: each processor a consumer group on
  * the category topics, its offsets and each stream's applied revision in its
@@ -96,29 +90,15 @@ export function createKafkaProjectionHost({
   onFenced,
   onError,
 }: KafkaProjectionHostOptions): KafkaProjectionHost {
-  const names = projections.map((p) => p.name);
-  if (new Set(names).size !== names.length) throw new TypeError(`createKafkaProjectionHost: duplicate projection names in ${names.join(', ')}`);
+  const names = projectionNames('createKafkaProjectionHost', projections);
   const unknown = consume.filter((name) => !names.includes(name));
   if (unknown.length > 0) throw new RangeError(`unknown projection ${unknown.map((n) => JSON.stringify(n)).join(', ')} (known: ${names.join(', ')})`);
   const consumed = new Set(consume);
   const topicsOf = new Map(projections.map((p) => [p.name, topicsFor(p.name, p.handles, topicPrefix)]));
-  mkdirSync(dir, { recursive: true });
-  const registry = openProjectionRegistry(join(dir, 'registry.db'));
-  const live = new Map<string, Live>();
   const stopping = new AbortController();
-  let started = false;
-  let watcher: NodeJS.Timeout | null = null;
 
-  let admin: Promise<Admin> | null = null;
-  const adminClient = (): Promise<Admin> => {
-    admin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })();
-    admin.catch(() => (admin = null));
-    return admin;
-  };
+  const admin = lazyAdmin(kafka);
+  const adminClient = (): Promise<Admin> => admin.get();
 
   function runnerFor(projection: AnySqliteProjection, generation: number, state: KafkaStateStore): KafkaProcessorRunner {
     const { name } = projection;
@@ -139,7 +119,7 @@ export function createKafkaProjectionHost({
   }
 
   function open(projection: AnySqliteProjection, generation: number, { run }: { run: boolean }): Live {
-    const state = openKafkaStateStore({ path: fileOf(dir, projection.name, generation), sync, migrate: (db) => projection.migrate(db) });
+    const state = openKafkaStateStore({ path: generationFile(dir, projection.name, generation), sync, migrate: (db) => projection.migrate(db) });
     return {
       projection,
       generation,
@@ -161,44 +141,28 @@ export function createKafkaProjectionHost({
     await l.runner.start();
   }
 
-  for (const projection of projections) {
-    const { generation } = registry.active(projection.name, projection.version);
-    live.set(projection.name, open(projection, generation, { run: consumed.has(projection.name) }));
+  async function retire(l: Live): Promise<void> {
+    await l.runner?.stop();
+    await l.state.close();
   }
 
-  const entry = (name: string): Live => {
-    const found = live.get(name);
-    if (!found) throw new RangeError(`unknown projection ${JSON.stringify(name)} (known: ${names.join(', ')})`);
-    return found;
-  };
+  const generations = openGenerations<Live>({
+    host: 'createKafkaProjectionHost',
+    dir,
+    projections,
+    open: (projection, generation) => open(projection, generation, { run: consumed.has(projection.name) }),
+    run: startRunner,
+    retire,
+    watchIntervalMs,
+    onError,
+  });
+  const { entry } = generations;
 
   function readsStream(l: Live, streamId: string): boolean {
     try {
       return l.topics.includes(topicOf(topicPrefix, streamId));
     } catch {
       return false; // a category no topic carries
-    }
-  }
-
-  async function retire(l: Live): Promise<void> {
-    await l.runner?.stop();
-    await l.state.close();
-  }
-
-  async function swap(name: string, next: Live): Promise<void> {
-    const previous = entry(name);
-    live.set(name, next);
-    await retire(previous);
-  }
-
-  async function followSwitches(): Promise<void> {
-    for (const [name, current] of live) {
-      const active = registry.current(name);
-      if (active && active.generation !== current.generation && existsSync(fileOf(dir, name, active.generation))) {
-        const next = open(current.projection, active.generation, { run: consumed.has(name) });
-        if (started) await startRunner(next);
-        await swap(name, next);
-      }
     }
   }
 
@@ -215,24 +179,11 @@ export function createKafkaProjectionHost({
   const host: KafkaProjectionHost = {
     names,
     consumed: [...consume],
-    async start(): Promise<void> {
-      if (started) return;
-      started = true;
-      await Promise.all([...live.values()].map((l) => startRunner(l)));
-      watcher = setInterval(() => {
-        followSwitches().catch((error: unknown) => onError?.('registry', error));
-      }, watchIntervalMs);
-      watcher.unref();
-    },
+    start: () => generations.start(),
     async stop(): Promise<void> {
-      if (watcher) clearInterval(watcher);
-      watcher = null;
-      started = false;
       stopping.abort();
-      await Promise.all([...live.values()].map((l) => retire(l)));
-      if (admin) await admin.then((a) => a.disconnect()).catch(() => undefined);
-      admin = null;
-      registry.close();
+      await generations.stop();
+      await admin.close();
     },
     queries<Queries>(name: string): Queries {
       return entry(name).queries as Queries;
@@ -262,7 +213,7 @@ export function createKafkaProjectionHost({
       return entry(name).state.offsets().reduce((sum, p) => sum + p.offset + 1, 0);
     },
     async status(): Promise<KafkaProjectionStatus[]> {
-      return Promise.all([...live.values()].map((l) => statusOf(l)));
+      return Promise.all(generations.all().map((l) => statusOf(l)));
     },
     /**
      * Rebuilds `name` into the next generation from the start of its topics
@@ -273,10 +224,7 @@ export function createKafkaProjectionHost({
      * (retention as `novacron kafka init` sets it).
      */
     async replay(name: string, { onProgress }: { onProgress?: (done: number, total: number) => void } = {}) {
-      const current = entry(name);
-      const generation = current.generation + 1;
-      const path = fileOf(dir, name, generation);
-      removeDb(path); // a replay interrupted before its switch
+      const { current, generation } = generations.beginNext(name);
       const next = open(current.projection, generation, { run: true });
       const began = performance.now();
       const targets = await watermarks(await adminClient(), next.topics);
@@ -294,23 +242,16 @@ export function createKafkaProjectionHost({
         }
         onProgress?.(total, total);
       } catch (error) {
-        await retire(next);
-        removeDb(path);
+        await generations.discard(next);
         throw error;
       } finally {
         clearInterval(progress);
       }
-      if (!(started && consumed.has(name))) {
+      if (!(generations.started && consumed.has(name))) {
         await next.runner?.stop();
         next.runner = null;
       }
-      if (!registry.switchTo(name, current.generation, generation, current.projection.version)) {
-        await retire(next);
-        removeDb(path);
-        throw new Error(`replay of ${name}: another process switched it first`);
-      }
-      await swap(name, next);
-      removeDb(fileOf(dir, name, current.generation));
+      await generations.promote(current, next);
       return { name, generation, events: total, seconds: (performance.now() - began) / 1000 };
     },
   };

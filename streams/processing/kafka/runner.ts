@@ -2,8 +2,10 @@ import type Database from 'better-sqlite3';
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import { headerOf } from '../../kafka/index.ts';
 import type { RecordedEvent } from '../../eventstore/index.ts';
-import { isRetriable } from '../retriable.ts';
+import { isRetriable, withBackoff } from '../retriable.ts';
+import type { ProcessorStatus } from '../runner.ts';
 import { FatalProcessorError, type Processor } from '../types.ts';
+import { lazyAdmin } from './admin.ts';
 import type { KafkaEventDecoder } from './decoder.ts';
 import { isFenced } from './errors.ts';
 import { partitionLag, totals, type PartitionLag } from './lag.ts';
@@ -34,21 +36,15 @@ export interface KafkaRunnerOptions {
   onError?: (error: unknown) => void;
 }
 
-export interface KafkaProcessorStatus {
-  name: string;
-  state: 'idle' | 'running' | 'stopped' | 'failed';
-  /** head − lag: messages applied (or skipped), as summed offsets. */
-  checkpoint: number;
-  /** Σ over partitions of the high watermark: messages in the topics. */
-  head: number;
-  /** head − checkpoint: messages not yet applied, summed over partitions. */
-  lag: number;
-  parked: number;
-  /** Events applied (or skipped) by this instance since start. */
-  processed: number;
+/**
+ * Counted in messages, summed over partitions: `head` is Σ of the high
+ * watermarks (messages in the topics), `checkpoint` is head − lag (messages
+ * applied or skipped), `lag` head − checkpoint; `processed` counts the events
+ * this instance applied (or skipped) since start.
+ */
+export interface KafkaProcessorStatus extends ProcessorStatus {
   /** Batches this instance dropped because another instance had applied their partition first. */
   fenced: number;
-  error: string | null;
   groupId: string;
   /** Partitions assigned to this instance (empty for an instance that only reads the file). */
   assigned: Array<{ topic: string; partition: number }>;
@@ -98,35 +94,15 @@ export function createKafkaProcessorRunner({
   let fenced = 0;
   let lastError: string | null = null;
   let consumer: Consumer | null = null;
-  let ownAdmin: Promise<Admin> | null = null;
+  const ownAdmin = lazyAdmin(kafka);
   /** The admin client lag is read with: the host's, or one of its own opened on first use. */
-  const adminClient = (): Promise<Admin> => {
-    if (admin) return admin();
-    ownAdmin ??= (async () => {
-      const a = kafka.admin();
-      await a.connect();
-      return a;
-    })();
-    ownAdmin.catch(() => (ownAdmin = null));
-    return ownAdmin;
-  };
+  const adminClient = (): Promise<Admin> => (admin ? admin() : ownAdmin.get());
   let assigned: Array<{ topic: string; partition: number }> = [];
 
-  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-  const delayFor = (attempt: number) => Math.floor(Math.random() * Math.min(backoff.capMs, backoff.baseMs * 2 ** attempt));
   const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
-  async function withRetries<T>(work: () => T | Promise<T>, isRunning: () => boolean): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        if (isFenced(error) || !isRetriable(error) || attempt >= maxRetries || !isRunning()) throw error;
-        onError?.(error);
-        await sleep(delayFor(attempt));
-      }
-    }
-  }
+  const withRetries = <T>(work: () => T | Promise<T>, isRunning: () => boolean): Promise<T> =>
+    withBackoff(work, { maxRetries, backoff, keepTrying: (error) => !isFenced(error) && isRunning(), onRetry: onError });
 
   /** A message that cannot be decoded, as a parked event (what its key and headers tell). */
   function undecodable(message: KafkaMessage): RecordedEvent {
@@ -293,8 +269,7 @@ export function createKafkaProcessorRunner({
       consumer = null;
       assigned = [];
       if (c) await c.disconnect();
-      if (ownAdmin) await ownAdmin.then((a) => a.disconnect()).catch(() => undefined);
-      ownAdmin = null;
+      await ownAdmin.close();
       if (status !== 'failed') status = 'stopped';
     },
     /** Per-partition lag: high watermark − (stored offset + 1), from the brokers and the file. */

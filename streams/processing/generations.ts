@@ -1,0 +1,143 @@
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AnySqliteProjection } from './projection.ts';
+import { openProjectionRegistry } from './registry.ts';
+
+/** A projection's serving generation, as a host keeps it. */
+export interface Generation {
+  projection: AnySqliteProjection;
+  generation: number;
+  queries: unknown;
+}
+
+export interface GenerationsOptions<G extends Generation> {
+  /** The host's factory, named in errors. */
+  host: string;
+  /** Directory of the projection files (`<name>.g<generation>.db`) and the registry. */
+  dir: string;
+  projections: readonly AnySqliteProjection[];
+  /** Opens `generation` of `projection` on its file (`generationFile`). */
+  open(projection: AnySqliteProjection, generation: number): G;
+  /** Starts its processor, if it runs in this process. */
+  run(g: G): Promise<void>;
+  /** Stops its processor and closes its file. */
+  retire(g: G): Promise<void>;
+  /** How often to look for a generation switched by another process (a `novacron replay`). */
+  watchIntervalMs: number;
+  onError?: (name: string, error: unknown) => void;
+}
+
+/** The projections' names; throws on a name given twice. */
+export function projectionNames(host: string, projections: readonly AnySqliteProjection[]): string[] {
+  const names = projections.map((p) => p.name);
+  if (new Set(names).size !== names.length) throw new TypeError(`${host}: duplicate projection names in ${names.join(', ')}`);
+  return names;
+}
+
+/** The file of `generation` of the projection `name`. */
+export const generationFile = (dir: string, name: string, generation: number): string => join(dir, `${name}.g${generation}.db`);
+
+const removeDb = (path: string) => {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+};
+
+/**
+ * The generations of a host's projections, the same for the embedded host
+ * (host.ts) and the Kafka one (kafka/host.ts): one SQLite file per projection
+ * and generation, the active generation of each in the registry, the serving
+ * one opened here; while running, a generation switched by another process
+ * is followed. A replay builds generation g+1 while g serves, then `promote`s it.
+ */
+export function openGenerations<G extends Generation>({ host, dir, projections, open, run, retire, watchIntervalMs, onError }: GenerationsOptions<G>) {
+  const names = projectionNames(host, projections);
+  mkdirSync(dir, { recursive: true });
+  const registry = openProjectionRegistry(join(dir, 'registry.db'));
+  const live = new Map<string, G>();
+  let started = false;
+  let watcher: NodeJS.Timeout | null = null;
+  const file = (name: string, generation: number) => generationFile(dir, name, generation);
+
+  for (const projection of projections) {
+    const { generation } = registry.active(projection.name, projection.version);
+    live.set(projection.name, open(projection, generation));
+  }
+
+  const entry = (name: string): G => {
+    const found = live.get(name);
+    if (!found) throw new RangeError(`unknown projection ${JSON.stringify(name)} (known: ${names.join(', ')})`);
+    return found;
+  };
+
+  /** Replaces the serving generation of `name` by `next` (already open and, if the host runs, running). */
+  async function swap(name: string, next: G): Promise<void> {
+    const previous = entry(name);
+    live.set(name, next);
+    await retire(previous);
+  }
+
+  async function followSwitches(): Promise<void> {
+    for (const [name, current] of live) {
+      const active = registry.current(name);
+      if (active && active.generation !== current.generation && existsSync(file(name, active.generation))) {
+        const next = open(current.projection, active.generation);
+        if (started) await run(next);
+        await swap(name, next);
+      }
+    }
+  }
+
+  /** Retires `g` and removes its file. */
+  async function discard(g: G): Promise<void> {
+    await retire(g);
+    removeDb(file(g.projection.name, g.generation));
+  }
+
+  return {
+    names,
+    entry,
+    all: (): G[] => [...live.values()],
+    get started(): boolean {
+      return started;
+    },
+    /** Runs every processor here, and follows switches made elsewhere. */
+    async start(): Promise<void> {
+      if (started) return;
+      started = true;
+      await Promise.all([...live.values()].map((g) => run(g)));
+      watcher = setInterval(() => {
+        followSwitches().catch((error: unknown) => onError?.('registry', error));
+      }, watchIntervalMs);
+      watcher.unref();
+    },
+    /** Retires every generation and closes the registry. */
+    async stop(): Promise<void> {
+      if (watcher) clearInterval(watcher);
+      watcher = null;
+      started = false;
+      await Promise.all([...live.values()].map((g) => retire(g)));
+      registry.close();
+    },
+    /** For a replay: the serving generation of `name` and the number of the next, whose file is cleared of what an interrupted replay left. */
+    beginNext(name: string): { current: G; generation: number } {
+      const current = entry(name);
+      const generation = current.generation + 1;
+      removeDb(file(name, generation));
+      return { current, generation };
+    },
+    discard,
+    /**
+     * Makes `next`, the generation after `current` a replay built, the active
+     * one: switches the registry, serves it and removes the old file. When
+     * another process switched first, discards `next` and throws.
+     */
+    async promote(current: G, next: G): Promise<void> {
+      const { name, version } = current.projection;
+      if (!registry.switchTo(name, current.generation, next.generation, version)) {
+        await discard(next);
+        throw new Error(`replay of ${name}: another process switched it first`);
+      }
+      await swap(name, next);
+      removeDb(file(name, current.generation));
+    },
+  };
+}
