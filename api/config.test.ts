@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isNovaCronError } from '../streams/errors/index.ts';
 import { loadConfig, withoutCredentials } from './config.ts';
+import { configRejection } from './testing/config-rejection.ts';
 
 describe('loadConfig', () => {
   it('has defaults for every setting', () => {
@@ -60,14 +60,7 @@ describe('loadConfig', () => {
     ['NOVACRON_FORECAST_INTERVAL_MS', '999'],
     ['NOVACRON_FORECAST_INTERVAL_MS', 'hourly'],
   ])('rejects %s=%s with NC_CONFIG_INVALID naming the variable', (name, value) => {
-    let caught: unknown;
-    try {
-      loadConfig({ [name]: value });
-    } catch (error) {
-      caught = error;
-    }
-    expect(isNovaCronError(caught, 'NC_CONFIG_INVALID')).toBe(true);
-    if (!isNovaCronError(caught)) return;
+    const caught = configRejection(() => loadConfig({ [name]: value }));
     expect(caught.message.startsWith(name)).toBe(true);
     expect(caught.details).toEqual({ variable: name });
     if (name === 'NOVACRON_JWT_SECRET') expect(caught.message).not.toContain(value);

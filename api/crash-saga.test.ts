@@ -6,83 +6,46 @@
  * references it) or released; tenant usage and node allocations equal the VMs
  * that exist; no VM exists without committed quota and capacity.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { toDomainEvent } from '../commands/handling/handle-command.ts';
 import type { CapacityReserved, QuotaReserved, VmCreated } from '../schemas/generated/events.ts';
 import { signToken } from './auth/tokens.ts';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
-import { embeddedChildEnv } from './testing/child-env.ts';
+import { startCliServer, type CliServer } from './testing/cli-server.ts';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const SECRET = 'crash-saga-test-secret-0123456789abcdef';
 const NODES = ['n0', 'n1', 'n2'];
 const BURST = 60;
 const KILL_AFTER = 20;
 
-interface Server {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  exited: Promise<number | null>;
-}
-
 let dataDir: string;
-let server: Server | undefined;
+let server: CliServer | undefined;
 
 beforeEach(() => {
   dataDir = mkdtempSync(join(tmpdir(), 'novacron-crash-saga-'));
 });
 
 afterEach(async () => {
-  if (server !== undefined && server.child.exitCode === null && server.child.signalCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
+  await server?.kill();
   server = undefined;
   rmSync(dataDir, { recursive: true, force: true });
 });
 
 /** `novacron start` on the data dir, with short reservations and a fast sweeper; resolves once it listens. */
-async function startCli(): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], {
-    cwd: root,
-    env: embeddedChildEnv({
-      NOVACRON_DATA_DIR: dataDir,
-      NOVACRON_PORT: '0',
-      NOVACRON_JWT_SECRET: SECRET,
-      NOVACRON_SQLITE_SYNC: 'normal', // a killed process loses nothing in WAL mode; only an OS crash could
-      NOVACRON_LOG_LEVEL: 'warn',
-      NOVACRON_RESERVATION_TIMEOUT_MS: '300',
-      NOVACRON_SWEEP_INTERVAL_MS: '100',
-    }),
+const startCli = () =>
+  startCliServer({
+    NOVACRON_DATA_DIR: dataDir,
+    NOVACRON_PORT: '0',
+    NOVACRON_JWT_SECRET: SECRET,
+    NOVACRON_SQLITE_SYNC: 'normal', // a killed process loses nothing in WAL mode; only an OS crash could
+    NOVACRON_LOG_LEVEL: 'warn',
+    NOVACRON_RESERVATION_TIMEOUT_MS: '300',
+    NOVACRON_SWEEP_INTERVAL_MS: '100',
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const exited = once(child, 'exit').then(([code]) => (typeof code === 'number' ? code : null));
-  const url = await new Promise<string>((resolve, reject) => {
-    const listening = () => {
-      const match = /NovaCron API listening on (http:\/\/\S+)/.exec(stdout);
-      if (match?.[1] === undefined) return;
-      child.stdout.off('data', listening);
-      resolve(match[1]);
-    };
-    child.stdout.on('data', listening);
-    void exited.then((code) => reject(new Error(`novacron exited (${code}) before listening\nstdout:\n${stdout}\nstderr:\n${stderr}`)));
-  });
-  return { child, url, exited };
-}
 
 const operator = signToken(SECRET, { subject: 'crash-test', role: 'operator', ttlSeconds: 600 });
 const acmeAdmin = signToken(SECRET, { subject: 'crash-test', role: 'tenant-admin', tenantId: 'acme', ttlSeconds: 600 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isNovaCronError } from '../streams/errors/index.ts';
 import { loadConfig } from './config.ts';
+import { configRejection } from './testing/config-rejection.ts';
 
 describe('loadConfig: Kafka settings', () => {
   it('reads the brokers, the registry, the topic prefix, partitions and replication', () => {
@@ -33,14 +33,7 @@ describe('loadConfig: Kafka settings', () => {
     ['NOVACRON_KAFKA_REPLICATION', '0'],
   ])('rejects %s=%s with NC_CONFIG_INVALID naming the variable', (name, value) => {
     const env: Record<string, string> = { NOVACRON_SCHEMA_REGISTRY_URL: 'http://127.0.0.1:8081', [name]: value };
-    let caught: unknown;
-    try {
-      loadConfig(env);
-    } catch (error) {
-      caught = error;
-    }
-    expect(isNovaCronError(caught, 'NC_CONFIG_INVALID')).toBe(true);
-    if (isNovaCronError(caught)) expect(caught.details).toEqual({ variable: name });
+    expect(configRejection(() => loadConfig(env)).details).toEqual({ variable: name });
   });
 
   it('needs the schema registry when Kafka is configured', () => {

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { isNovaCronError } from '../streams/errors/index.ts';
 import { loadConfig } from './config.ts';
 import { parseProcessors } from './processor-role.ts';
+import { configRejection } from './testing/config-rejection.ts';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(root, 'bin', 'novacron.mjs');
@@ -58,14 +58,8 @@ describe('NOVACRON_KAFKA_PROCESSORS', () => {
     [{ ...kafka, NOVACRON_KAFKA_PROCESSORS: 'shard-map,nope' }, /must be a comma-separated list of shard-map, routing-table, capacity-forecast/],
     [{ NOVACRON_KAFKA_PROCESSORS: 'shard-map' }, /needs NOVACRON_KAFKA_BROKERS/],
   ])('refuses %j with NC_CONFIG_INVALID', (env, message) => {
-    let caught: unknown;
-    try {
-      loadConfig(env);
-    } catch (error) {
-      caught = error;
-    }
-    expect(isNovaCronError(caught, 'NC_CONFIG_INVALID')).toBe(true);
-    expect(isNovaCronError(caught) && caught.message).toMatch(message);
-    expect(isNovaCronError(caught) && caught.details).toEqual({ variable: 'NOVACRON_KAFKA_PROCESSORS' });
+    const caught = configRejection(() => loadConfig(env));
+    expect(caught.message).toMatch(message);
+    expect(caught.details).toEqual({ variable: 'NOVACRON_KAFKA_PROCESSORS' });
   });
 });

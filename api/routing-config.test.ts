@@ -2,21 +2,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isNovaCronError } from '../streams/errors/index.ts';
 import { loadConfig, loadLatencyMatrix } from './config.ts';
+import { configRejection } from './testing/config-rejection.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'novacron-routing-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function rejection(run: () => unknown, name: string): string {
-  let caught: unknown;
-  try {
-    run();
-  } catch (error) {
-    caught = error;
-  }
-  expect(isNovaCronError(caught, 'NC_CONFIG_INVALID')).toBe(true);
-  if (!isNovaCronError(caught)) return '';
+  const caught = configRejection(run);
   expect(caught.message.startsWith(name)).toBe(true);
   expect(caught.details).toEqual({ variable: name });
   return caught.message;

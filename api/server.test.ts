@@ -1,30 +1,17 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { samples } from '../streams/catalog/fixtures.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
 import { signToken } from './auth/tokens.ts';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
-import { embeddedChildEnv } from './testing/child-env.ts';
-
-const root = fileURLToPath(new URL('..', import.meta.url));
-
-interface Server {
-  child: ChildProcessWithoutNullStreams;
-  url: string;
-  /** Resolves with the first stdout line matching `pattern` (already printed or still to come). */
-  waitFor(pattern: RegExp): Promise<string>;
-  exited: Promise<number | null>;
-}
+import { startCliServer, type CliServer } from './testing/cli-server.ts';
 
 let dataDir: string;
-let server: Server | undefined;
+let server: CliServer | undefined;
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'novacron-server-'));
@@ -35,50 +22,12 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  if (server !== undefined && server.child.exitCode === null) {
-    server.child.kill('SIGKILL');
-    await server.exited;
-  }
+  await server?.kill();
   server = undefined;
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-async function startCli(): Promise<Server> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], {
-    cwd: root,
-    env: embeddedChildEnv({ NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_LOG_LEVEL: 'info' }),
-  });
-  const lines: string[] = [];
-  const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
-  let partial = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  child.stdout.on('data', (chunk: Buffer) => {
-    const text = partial + chunk.toString();
-    const complete = text.split('\n');
-    partial = complete.pop() ?? '';
-    for (const line of complete) {
-      lines.push(line);
-      for (const waiter of waiters.filter((w) => w.pattern.test(line))) {
-        waiters.splice(waiters.indexOf(waiter), 1);
-        waiter.resolve(line);
-      }
-    }
-  });
-  const exited = once(child, 'exit').then(([code]) => (typeof code === 'number' ? code : null));
-  const waitFor = (pattern: RegExp) =>
-    new Promise<string>((resolve, reject) => {
-      const seen = lines.find((line) => pattern.test(line));
-      if (seen !== undefined) return resolve(seen);
-      waiters.push({ pattern, resolve });
-      void exited.then((code) => reject(new Error(`novacron exited (${code}) before printing ${pattern}\nstdout:\n${lines.join('\n')}\nstderr:\n${stderr}`)));
-    });
-  const listening = await waitFor(/NovaCron API listening on (http:\/\/\S+)/);
-  const url = /listening on (http:\/\/\S+)/.exec(listening)?.[1] ?? '';
-  return { child, url, waitFor, exited };
-}
+const startCli = () => startCliServer({ NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_LOG_LEVEL: 'info' });
 
 /** Starts a POST whose body is sent in two parts: the request is in flight until `finish()`. */
 function slowPost(url: string, headers: Record<string, string>, body: string) {

@@ -1,7 +1,7 @@
 /** Views of the inventory's records: the same shapes the strong reads answer (views.ts), plus the list items' extras. */
 import { Type, type Static } from 'typebox';
 import type { NodeDetail, RegionRecord, TenantRecord, VmRecord } from '../../projections/inventory/index.ts';
-import { NodeView, RegionView, TenantView, VmView } from './views.ts';
+import { migrationView, NodeView, regionView, RegionView, TenantView, VmView } from './views.ts';
 
 export const vmRecordView = (v: VmRecord): Static<typeof VmView> => ({
   id: v.vmId,
@@ -15,9 +15,7 @@ export const vmRecordView = (v: VmRecord): Static<typeof VmView> => ({
   diskGiB: v.diskGiB,
   image: v.image,
   snapshots: v.snapshots,
-  migration: v.migration
-    ? { migrationId: v.migration.migrationId, kind: v.migration.kind, sourceNodeId: v.migration.sourceNodeId, targetNodeId: v.migration.targetNodeId }
-    : null,
+  migration: migrationView(v.migration),
 });
 
 export const tenantRecordView = (t: TenantRecord): Static<typeof TenantView> => ({
@@ -43,16 +41,8 @@ export const nodeRecordView = (n: NodeDetail): Static<typeof NodeView> => ({
   reservations: n.reservations,
 });
 
-export const regionRecordView = (r: RegionRecord): Static<typeof RegionView> => ({
-  id: r.regionId,
-  name: r.name,
-  lat: r.lat,
-  lon: r.lon,
-  complianceZone: r.complianceZone,
-  costPerVcpuHour: r.costPerVcpuHour,
-  shards: r.shards,
-  status: r.status,
-});
+/** A region record has the fields of the region: the same view. */
+export const regionRecordView: (r: RegionRecord) => Static<typeof RegionView> = regionView;
 
 const Totals = Type.Object({
   capacity: Type.Integer({ description: 'Of nodes in service (neither failed nor decommissioned), before overcommit.' }),

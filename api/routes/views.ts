@@ -68,6 +68,9 @@ export const VmView = Type.Object({
     Type.Object({ migrationId: Type.String(), kind: Type.String(), sourceNodeId: Type.String(), targetNodeId: Type.String() }),
   ]),
 });
+/** The migration in flight, as VmView shows it (null when none). */
+export const migrationView = (m: { migrationId: string; kind: string; sourceNodeId: string; targetNodeId: string } | null): Static<typeof VmView>['migration'] =>
+  m ? { migrationId: m.migrationId, kind: m.kind, sourceNodeId: m.sourceNodeId, targetNodeId: m.targetNodeId } : null;
 export const vmView = (vm: Vm): Static<typeof VmView> => ({
   id: vm.vmId,
   tenantId: vm.tenantId,
@@ -80,9 +83,7 @@ export const vmView = (vm: Vm): Static<typeof VmView> => ({
   diskGiB: vm.spec.diskGiB,
   image: vm.spec.image,
   snapshots: vm.snapshots,
-  migration: vm.migration
-    ? { migrationId: vm.migration.migrationId, kind: vm.migration.kind, sourceNodeId: vm.migration.sourceNodeId, targetNodeId: vm.migration.targetNodeId }
-    : null,
+  migration: migrationView(vm.migration),
 });
 
 const QuotaAmounts = Type.Object({ vms: Type.Integer(), vcpus: Type.Integer(), memoryMiB: Type.Integer(), diskGiB: Type.Integer() });

@@ -4,7 +4,7 @@
  * VM records its part appends the compensating releases, and the sweeper
  * (sweeper.ts) settles whatever a crash leaves half-done.
  */
-import type { VmSpec } from '../../schemas/generated/events.ts';
+import type { VmSize, VmSpec } from '../../schemas/generated/events.ts';
 import { isNovaCronError, NovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
 import { rankCandidates, type PlacementPolicy } from '../placement/policy.ts';
@@ -56,6 +56,56 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       // The sweeper releases what is left once the reservation expires.
     }
   }
+
+  /** Drops a pending quota reservation after a later step failed. */
+  const releaseQuotaReservation = (context: CommandContext, tenantId: string, reservationId: string) =>
+    compensate('quota', () =>
+      runner.run(aggregates.tenant, streamOf.tenant(tenantId), {
+        type: 'ReleaseQuota',
+        data: { tenantId, reason: 'compensated', reservationId },
+        metadata: meta(context),
+      }, context),
+    );
+
+  /** Drops a pending capacity reservation after a later step failed. */
+  const releaseCapacityReservation = (context: CommandContext, nodeId: string, reservationId: string) =>
+    compensate('capacity', () =>
+      runner.run(aggregates.node, streamOf.node(nodeId), {
+        type: 'ReleaseCapacity',
+        data: { nodeId, reason: 'compensated', reservationId },
+        metadata: meta(context),
+      }, context),
+    );
+
+  /** The VM recorded its part: both reservations become its usage. A failed commit is settled by the sweeper. */
+  const commitReservations = (
+    context: CommandContext,
+    { tenantId, nodeId }: { tenantId: string; nodeId: string },
+    { quotaReservationId, capacityReservationId }: { quotaReservationId: string; capacityReservationId: string },
+  ) =>
+    Promise.allSettled([
+      runner.run(aggregates.tenant, streamOf.tenant(tenantId), {
+        type: 'CommitQuota',
+        data: { tenantId, reservationId: quotaReservationId },
+        metadata: meta(context),
+      }, context),
+      runner.run(aggregates.node, streamOf.node(nodeId), {
+        type: 'CommitCapacity',
+        data: { nodeId, reservationId: capacityReservationId },
+        metadata: meta(context),
+      }, context),
+    ]);
+
+  /** Gives back what a VM holds on its tenant and its node: all of it (deleted), or what it holds beyond `size` (resized). */
+  const giveBack = (
+    context: CommandContext,
+    { vmId, tenantId, nodeId }: Pick<Vm, 'vmId' | 'tenantId' | 'nodeId'>,
+    release: { reason: 'vm_deleted' } | { reason: 'vm_resized'; size: VmSize },
+  ) =>
+    Promise.allSettled([
+      runner.run(aggregates.tenant, streamOf.tenant(tenantId), { type: 'ReleaseQuota', data: { tenantId, vmId, ...release }, metadata: meta(context) }, context),
+      runner.run(aggregates.node, streamOf.node(nodeId), { type: 'ReleaseCapacity', data: { nodeId, vmId, ...release }, metadata: meta(context) }, context),
+    ]);
 
   async function requireVm(vmId: string): Promise<{ vm: Vm; revision: number }> {
     const { state, revision } = await runner.read(aggregates.vm, streamOf.vm(vmId));
@@ -126,14 +176,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         },
         metadata: meta(context),
       }, context);
-      const releaseQuota = () =>
-        compensate('quota', () =>
-          runner.run(aggregates.tenant, tenantStream, {
-            type: 'ReleaseQuota',
-            data: { tenantId: input.tenantId, reason: 'compensated', reservationId: quotaReservationId },
-            metadata: meta(context),
-          }, context),
-        );
+      const releaseQuota = () => releaseQuotaReservation(context, input.tenantId, quotaReservationId);
 
       const capacityReservationId = newId();
       let node;
@@ -147,7 +190,6 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         await releaseQuota();
         throw noRoom(regionIds, { vcpus, memoryMiB, diskGiB });
       }
-      const nodeStream = streamOf.node(node.nodeId);
 
       let created;
       try {
@@ -171,13 +213,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
           metadata: meta(context),
         }, context, input.tenantId);
       } catch (error) {
-        await compensate('capacity', () =>
-          runner.run(aggregates.node, nodeStream, {
-            type: 'ReleaseCapacity',
-            data: { nodeId: node.nodeId, reason: 'compensated', reservationId: capacityReservationId },
-            metadata: meta(context),
-          }, context),
-        );
+        await releaseCapacityReservation(context, node.nodeId, capacityReservationId);
         await releaseQuota();
         if (isNovaCronError(error, 'NC_STREAM_DELETED')) {
           // The sweeper fenced this VM id: the saga took longer than the reservation timeout.
@@ -189,18 +225,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         throw error;
       }
       // The VM is recorded: from here nothing is undone. A failed commit is settled by the sweeper.
-      await Promise.allSettled([
-        runner.run(aggregates.tenant, tenantStream, {
-          type: 'CommitQuota',
-          data: { tenantId: input.tenantId, reservationId: quotaReservationId },
-          metadata: meta(context),
-        }, context),
-        runner.run(aggregates.node, nodeStream, {
-          type: 'CommitCapacity',
-          data: { nodeId: node.nodeId, reservationId: capacityReservationId },
-          metadata: meta(context),
-        }, context),
-      ]);
+      await commitReservations(context, { tenantId: input.tenantId, nodeId: node.nodeId }, { quotaReservationId, capacityReservationId });
       return { vm: created.state as Vm, streamId: created.streamId, revision: created.revision, position: created.position };
     },
 
@@ -238,13 +263,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
             metadata: meta(context),
           }, context);
         } catch (error) {
-          await compensate('quota', () =>
-            runner.run(aggregates.tenant, tenantStream, {
-              type: 'ReleaseQuota',
-              data: { tenantId: vm.tenantId, reason: 'compensated', reservationId: quotaReservationId },
-              metadata: meta(context),
-            }, context),
-          );
+          await releaseQuotaReservation(context, vm.tenantId, quotaReservationId);
           throw error;
         }
       }
@@ -257,50 +276,14 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         }, context, vm.tenantId);
       } catch (error) {
         if (grows) {
-          await compensate('capacity', () =>
-            runner.run(aggregates.node, nodeStream, {
-              type: 'ReleaseCapacity',
-              data: { nodeId: vm.nodeId, reason: 'compensated', reservationId: capacityReservationId },
-              metadata: meta(context),
-            }, context),
-          );
-          await compensate('quota', () =>
-            runner.run(aggregates.tenant, tenantStream, {
-              type: 'ReleaseQuota',
-              data: { tenantId: vm.tenantId, reason: 'compensated', reservationId: quotaReservationId },
-              metadata: meta(context),
-            }, context),
-          );
+          await releaseCapacityReservation(context, vm.nodeId, capacityReservationId);
+          await releaseQuotaReservation(context, vm.tenantId, quotaReservationId);
         }
         throw error;
       }
       if (resized.events.length > 0) {
-        await Promise.allSettled([
-          grows &&
-            runner.run(aggregates.tenant, tenantStream, {
-              type: 'CommitQuota',
-              data: { tenantId: vm.tenantId, reservationId: quotaReservationId },
-              metadata: meta(context),
-            }, context),
-          grows &&
-            runner.run(aggregates.node, nodeStream, {
-              type: 'CommitCapacity',
-              data: { nodeId: vm.nodeId, reservationId: capacityReservationId },
-              metadata: meta(context),
-            }, context),
-        ]);
-        await Promise.allSettled([
-          runner.run(aggregates.tenant, tenantStream, {
-            type: 'ReleaseQuota',
-            data: { tenantId: vm.tenantId, reason: 'vm_resized', vmId, size: to },
-            metadata: meta(context),
-          }, context),
-          runner.run(aggregates.node, nodeStream, {
-            type: 'ReleaseCapacity',
-            data: { nodeId: vm.nodeId, reason: 'vm_resized', vmId, size: to },
-            metadata: meta(context),
-          }, context),
-        ]);
+        if (grows) await commitReservations(context, vm, { quotaReservationId, capacityReservationId });
+        await giveBack(context, vm, { reason: 'vm_resized', size: to });
       }
       return { vm: resized.state as Vm, streamId: resized.streamId, revision: resized.revision, position: resized.position };
     },
@@ -344,14 +327,6 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         if (!target) throw noRoom(allowedRegions, vm.spec);
       }
       const vmStream = streamOf.vm(vmId);
-      const releaseTarget = (reason: 'compensated') =>
-        compensate('capacity', () =>
-          runner.run(aggregates.node, streamOf.node(target.nodeId), {
-            type: 'ReleaseCapacity',
-            data: { nodeId: target.nodeId, reason, reservationId },
-            metadata: meta(context),
-          }, context),
-        );
       try {
         await runner.run(aggregates.vm, vmStream, {
           type: 'MigrateVm',
@@ -359,7 +334,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
           metadata: meta(context),
         }, context, vm.tenantId);
       } catch (error) {
-        await releaseTarget('compensated');
+        await releaseCapacityReservation(context, target.nodeId, reservationId);
         throw error;
       }
       const completed = await runner.run(aggregates.vm, vmStream, {
@@ -386,18 +361,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
     async remove(context: CommandContext, vmId: string): Promise<VmResult> {
       const { vm } = await requireVm(vmId);
       const deleted = await runner.run(aggregates.vm, streamOf.vm(vmId), { type: 'DeleteVm', data: { vmId }, metadata: meta(context) }, context, vm.tenantId);
-      await Promise.allSettled([
-        runner.run(aggregates.tenant, streamOf.tenant(vm.tenantId), {
-          type: 'ReleaseQuota',
-          data: { tenantId: vm.tenantId, reason: 'vm_deleted', vmId },
-          metadata: meta(context),
-        }, context),
-        runner.run(aggregates.node, streamOf.node(vm.nodeId), {
-          type: 'ReleaseCapacity',
-          data: { nodeId: vm.nodeId, reason: 'vm_deleted', vmId },
-          metadata: meta(context),
-        }, context),
-      ]);
+      await giveBack(context, vm, { reason: 'vm_deleted' });
       return { vm: deleted.state as Vm, streamId: deleted.streamId, revision: deleted.revision, position: deleted.position };
     },
   };

@@ -5,24 +5,13 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../capacity-forecast/model/prng.ts';
 import type { InventoryQueries, VmFilter } from '../inventory/queries.ts';
 import * as ev from '../inventory/testing.ts';
 import type { Given, Inventory } from '../inventory/testing.ts';
 import type { VmLifecycle } from '../inventory/types.ts';
 import { inventoryQueryTags } from './query-tags.ts';
 import { tagsOf, type CatalogEvent } from './tags.ts';
-
-/** Mulberry32: a small seeded PRNG, so a failing history can be replayed. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const REGIONS = ['r1', 'r2'];
 const NODES: Record<string, string> = { n1: 'r1', n2: 'r1', n3: 'r2', n4: 'r2' };
@@ -164,7 +153,7 @@ describe('cache tags are sound', () => {
   for (const seed of [1, 2, 3]) {
     it(`history ${seed}: every event that changes a query answer publishes one of the answer's tags`, async () => {
       inventory = ev.openInventory();
-      const random = prng(seed);
+      const random = mulberry32(seed); // seeded, so a failing history can be replayed
       await inventory.apply(
         ...REGIONS.map((r) => ev.regionAdded(r)),
         ...Object.entries(NODES).map(([n, r]) => ev.nodeRegistered(n, r, { vcpus: 64 })),

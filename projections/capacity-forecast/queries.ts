@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { CapacityMetric } from '../../schemas/generated/events.ts';
-import { MAX_HORIZON_HOURS, selectModel, toPoints, type ModelName, type ModelSelection } from './model/index.ts';
+import { MAX_HORIZON_HOURS, selectModel, toPoints, type ForecastPoint, type ModelName, type ModelSelection } from './model/index.ts';
 import { isoOfHour } from './hours.ts';
 
 export type Metric = CapacityMetric;
@@ -15,15 +15,10 @@ export interface HourlySeries {
   values: number[];
 }
 
-export interface ForecastPointAt {
+/** A model's point, at an instant rather than hours after the series. */
+export interface ForecastPointAt extends Omit<ForecastPoint, 't'> {
   /** Start of the hour (or, for a daily point, of its 24 hours), ISO-8601. */
   t: string;
-  mean: number;
-  lower80: number;
-  upper80: number;
-  lower95: number;
-  upper95: number;
-  resolution: 'hour' | 'day';
 }
 
 export interface RegionForecast {

@@ -17,6 +17,14 @@ import type Database from 'better-sqlite3';
  *   stream_revisions     per stream: the revision and position of the last event applied
  *                        (session reads by `<streamId>@<revision>`, and duplicate suppression)
  */
+/** The columns every entity table ends with: the revision, position and time of the event that created it and of the last that changed it. */
+const CREATED_AND_CHANGED = `      created_revision INTEGER NOT NULL,
+      created_position INTEGER NOT NULL,
+      created_at TEXT NOT NULL,
+      revision INTEGER NOT NULL,
+      position INTEGER NOT NULL,
+      updated_at TEXT NOT NULL`;
+
 export function migrateInventory(db: Database.Database): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS inv_vms (
@@ -33,12 +41,7 @@ export function migrateInventory(db: Database.Database): void {
       image TEXT NOT NULL,
       snapshots INTEGER NOT NULL,
       migration TEXT,
-      created_revision INTEGER NOT NULL,
-      created_position INTEGER NOT NULL,
-      created_at TEXT NOT NULL,
-      revision INTEGER NOT NULL,
-      position INTEGER NOT NULL,
-      updated_at TEXT NOT NULL
+${CREATED_AND_CHANGED}
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS inv_vms_by_tenant ON inv_vms (tenant_id, vm_id);
     CREATE INDEX IF NOT EXISTS inv_vms_by_node ON inv_vms (node_id, vm_id);
@@ -63,12 +66,7 @@ export function migrateInventory(db: Database.Database): void {
       reserved_memory_mib INTEGER NOT NULL DEFAULT 0,
       reserved_disk_gib INTEGER NOT NULL DEFAULT 0,
       reservations INTEGER NOT NULL DEFAULT 0,
-      created_revision INTEGER NOT NULL,
-      created_position INTEGER NOT NULL,
-      created_at TEXT NOT NULL,
-      revision INTEGER NOT NULL,
-      position INTEGER NOT NULL,
-      updated_at TEXT NOT NULL
+${CREATED_AND_CHANGED}
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS inv_tenants_by_status ON inv_tenants (status, tenant_id);
 
@@ -91,12 +89,7 @@ export function migrateInventory(db: Database.Database): void {
       reserved_memory_mib INTEGER NOT NULL DEFAULT 0,
       reserved_disk_gib INTEGER NOT NULL DEFAULT 0,
       reservations INTEGER NOT NULL DEFAULT 0,
-      created_revision INTEGER NOT NULL,
-      created_position INTEGER NOT NULL,
-      created_at TEXT NOT NULL,
-      revision INTEGER NOT NULL,
-      position INTEGER NOT NULL,
-      updated_at TEXT NOT NULL
+${CREATED_AND_CHANGED}
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS inv_nodes_by_region ON inv_nodes (region_id, node_id);
     CREATE INDEX IF NOT EXISTS inv_nodes_by_status ON inv_nodes (status, node_id);
@@ -132,12 +125,7 @@ export function migrateInventory(db: Database.Database): void {
       cost_per_vcpu_hour REAL NOT NULL,
       shards INTEGER NOT NULL,
       status TEXT NOT NULL,
-      created_revision INTEGER NOT NULL,
-      created_position INTEGER NOT NULL,
-      created_at TEXT NOT NULL,
-      revision INTEGER NOT NULL,
-      position INTEGER NOT NULL,
-      updated_at TEXT NOT NULL
+${CREATED_AND_CHANGED}
     ) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS inv_region_totals (
       region_id TEXT PRIMARY KEY,
