@@ -17,7 +17,8 @@ export const SHARD_MAP = 'shard-map';
 export function createShardMapProjection({ cache = createRingCache() }: { cache?: RingCache } = {}): SqliteProjection<ShardMapQueries> {
   return {
     name: SHARD_MAP,
-    version: 1,
+    // 2: rings place points by balanced token allocation instead of at random, so every stored placement changed.
+    version: 2,
     handles: SHARD_MAP_EVENTS,
     migrate: migrateShardMap,
     apply: createShardMapApply(cache),

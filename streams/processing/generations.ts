@@ -58,8 +58,23 @@ export function openGenerations<G extends Generation>({ host, dir, projections, 
   const file = (name: string, generation: number) => generationFile(dir, name, generation);
 
   for (const projection of projections) {
-    const { generation } = registry.active(projection.name, projection.version);
-    live.set(projection.name, open(projection, generation));
+    live.set(projection.name, open(projection, activeGeneration(projection)));
+  }
+
+  /**
+   * The generation to serve. One built by another version of the projection's
+   * code (its `version` was bumped: its tables or their meaning changed) is
+   * dropped for a fresh generation that rebuilds from the start of the log.
+   */
+  function activeGeneration(projection: AnySqliteProjection): number {
+    const { name, version } = projection;
+    const active = registry.active(name, version);
+    if (active.version === version) return active.generation;
+    const fresh = active.generation + 1;
+    removeDb(file(name, fresh));
+    if (!registry.switchTo(name, active.generation, fresh, version)) return activeGeneration(projection); // another process did it first
+    removeDb(file(name, active.generation));
+    return fresh;
   }
 
   const entry = (name: string): G => {
@@ -78,7 +93,8 @@ export function openGenerations<G extends Generation>({ host, dir, projections, 
   async function followSwitches(): Promise<void> {
     for (const [name, current] of live) {
       const active = registry.current(name);
-      if (active && active.generation !== current.generation && existsSync(file(name, active.generation))) {
+      // Only a generation built by this version of the code (a process running another version may switch too).
+      if (active && active.generation !== current.generation && active.version === current.projection.version && existsSync(file(name, active.generation))) {
         const next = open(current.projection, active.generation);
         if (started) await run(next);
         await swap(name, next);

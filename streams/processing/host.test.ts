@@ -66,4 +66,24 @@ describe('projection host', () => {
     expect(server.queries<{ count(): number }>('reports').count()).toBe(51);
     await server.stop();
   });
+
+  it('a bumped projection version drops the generation built by the old code and rebuilds from the log', async () => {
+    for (let i = 0; i < 40; i++) await store.append('cluster-c', [report]);
+    const projections = join(dir, 'projections');
+    const v1 = createProjectionHost({ dir: projections, source: store, projections: [reports], sync: 'normal' });
+    await v1.start();
+    expect(await v1.waitFor('reports', 40, 5000)).toBe(true);
+    await v1.stop();
+
+    // Version 2 counts twice: its rows mean something else, so version 1's cannot be kept.
+    const doubled = { ...reports, version: 2, apply: (batch: readonly unknown[], db: Database.Database) => void db.prepare('UPDATE n SET count = count + ?').run(2 * batch.length) };
+    const v2 = createProjectionHost({ dir: projections, source: store, projections: [doubled], sync: 'normal' });
+    await v2.start();
+    expect(await v2.waitFor('reports', 40, 5000)).toBe(true);
+    expect(v2.queries<{ count(): number }>('reports').count()).toBe(80);
+    expect((await v2.status())[0]).toMatchObject({ generation: 2, version: 2, lag: 0 });
+    expect(existsSync(join(projections, 'reports.g1.db'))).toBe(false);
+
+    await v2.stop();
+  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { shardLoad } from './load.ts';
+import { RING_SIZE, shardLoad } from './load.ts';
 import { rebalancePlan } from './rebalance.ts';
 import { createRing } from './ring.ts';
 
@@ -40,6 +40,31 @@ describe('rebalancePlan (analytic)', () => {
     const plan = rebalancePlan(after, before);
     expect(plan.moves.every((m) => m.from === 20)).toBe(true);
     expect(plan.movedFraction).toBeCloseTo(shardLoad(after)[20]!, 12);
+  });
+
+  it('moves keys only onto added shards when growing and only off removed shards when shrinking: exactly their share, the rest stays put', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('eu-west-1', 'ap-south-1', 'r'),
+        fc.integer({ min: 1, max: 30 }),
+        fc.integer({ min: 1, max: 6 }),
+        fc.integer({ min: 1, max: 60 }),
+        (regionId, shards, added, virtualNodes) => {
+          const small = createRing({ regionId, shards, virtualNodes });
+          const large = createRing({ regionId, shards: shards + added, virtualNodes });
+          const addedShare = sum(shardLoad(large).slice(shards));
+          const grow = rebalancePlan(small, large);
+          const shrink = rebalancePlan(large, small);
+          expect(grow.moves.every((m) => m.from < shards && m.to >= shards)).toBe(true);
+          expect(shrink.moves.every((m) => m.from >= shards && m.to < shards)).toBe(true);
+          expect(grow.movedFraction).toBeCloseTo(addedShare, 12);
+          expect(shrink.movedFraction).toBeCloseTo(addedShare, 12);
+          // One shard more: the new shard's share is ⌊2^32 / (n+1)⌋ hashes at most (exactly, unless an arc was too short to cut).
+          if (added === 1) expect(grow.movedFraction).toBeLessThanOrEqual(Math.floor(RING_SIZE / (shards + 1)) / RING_SIZE);
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 
   it('lists the largest moves first', () => {
