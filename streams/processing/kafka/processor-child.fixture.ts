@@ -91,9 +91,10 @@ const hosts: KafkaProjectionHost[] = [ledgerProjection(catalog.types), createRou
     onError: (name, error) => process.stderr.write(`${name}: ${error instanceof Error ? error.stack : String(error)}\n`),
   }),
 );
-await Promise.all(hosts.map((host) => host.start()));
-say({ started: true });
+// Before the hosts start: a SIGTERM while a consumer is still joining its group stops cleanly too.
+let stopping = false;
 process.once('SIGTERM', () => {
+  stopping = true;
   Promise.all(hosts.map((host) => host.stop())).then(
     () => process.exit(0),
     (error: unknown) => {
@@ -102,3 +103,9 @@ process.once('SIGTERM', () => {
     },
   );
 });
+try {
+  await Promise.all(hosts.map((host) => host.start()));
+  say({ started: true });
+} catch (error) {
+  if (!stopping) throw error; // a start cut short by the stop is not a failure
+}

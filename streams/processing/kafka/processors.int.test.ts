@@ -179,7 +179,7 @@ describe.runIf(infra.run)('processors as Kafka consumer groups (Kafka + schema r
       expect(ledgerStatus.checkpoint).toBe(head);
 
       for (const child of [b, a2]) child.process.kill('SIGTERM');
-      expect(await Promise.all([b.exited, a2.exited])).toEqual([0, 0]);
+      expect(await Promise.all([b.exited, a2.exited]), `children's stderr: ${stderr}`).toEqual([0, 0]);
 
       // A fresh embedded replay of the event store's log, compared table by table.
       const replayDir = join(dir, 'replay');
