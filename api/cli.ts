@@ -16,6 +16,8 @@ commands:
               with /metrics and /healthz on NOVACRON_HOST:NOVACRON_PORT)
               novacron start --role processor --processors shard-map,routing-table   (those projections'
               processors fed from Kafka, as consumer groups; /metrics and /healthz only)
+              novacron start --role processor --processors analytics   (the analytics projection alone:
+              the event store's log into ClickHouse, NOVACRON_CLICKHOUSE_URL; /metrics and /healthz only)
   kafka     novacron kafka init: create the topics and register the event schemas (idempotent)
             novacron kafka status: what Kafka holds against the event store (published, head, lag)
   token     print a JWT for the API, signed with NOVACRON_JWT_SECRET or <data dir>/jwt.secret
@@ -81,6 +83,15 @@ async function start(args: string[]): Promise<number> {
   }
   const config = loadConfig();
   if (role === 'processor') {
+    // The analytics projection reads the event store's log into ClickHouse, not Kafka: a process of its own.
+    const requested = (processors ?? '').split(',').map((name) => name.trim()).filter((name) => name !== '');
+    if (requested.includes('analytics')) {
+      if (requested.some((name) => name !== 'analytics')) {
+        throw new UsageError('--processors analytics reads the event store, the others Kafka: run it alone (--processors analytics)');
+      }
+      const { runAnalyticsRole } = await import('./analytics-role.ts');
+      return runAnalyticsRole(config);
+    }
     const { parseProcessors, runProcessorRole } = await import('./processor-role.ts');
     let names: string[];
     try {
@@ -108,7 +119,9 @@ async function start(args: string[]): Promise<number> {
   console.log(`NovaCron API listening on ${server.url}`);
   const eventStore = config.esdbUrl !== undefined ? `EventStoreDB ${withoutCredentials(config.esdbUrl)}` : `${config.dataDir}/events.db (sync=${config.sqliteSync})`;
   console.log(`  event store  ${eventStore}, ${head} events`);
+  if (config.redis.url !== undefined) console.log(`  query cache  L1 + L2 on Redis ${withoutCredentials(config.redis.url)}, invalidations on channel ${config.redis.prefix}.invalidations`);
   if (relay) console.log(`  relay        to Kafka ${config.kafka.brokers?.join(',')}, topics ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events (novacron kafka status)`);
+  if (config.clickhouse.url !== undefined) console.log(`  analytics    into ClickHouse ${withoutCredentials(config.clickhouse.url)}, database ${config.clickhouse.database} (novacron status)`);
   console.log(`  API docs     ${server.url}/docs`);
   console.log('  get a token  npx novacron token --role operator');
   console.log('  stop         Ctrl-C or SIGTERM (in-flight requests finish first)');

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEFAULT_HYBRID_WEIGHTS, DEFAULT_MIN_HEADROOM, type HybridWeights, type LatencyMatrix } from '../projections/routing/model/index.ts';
+import { DEFAULT_REDIS_PREFIX, REDIS_PREFIX_PATTERN } from '../projections/cache-invalidation/redis-protocol.ts';
+import { IDENTIFIER_PATTERN } from '../streams/clickhouse/escape.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
 import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, type KafkaSettings } from '../streams/kafka/settings.ts';
 
@@ -51,6 +53,28 @@ export interface Config {
   kafkaProcessors: string[];
   /** NOVACRON_ESDB_URL: EventStoreDB / KurrentDB connection string; when set, the event store is there instead of `<dataDir>/events.db`. */
   esdbUrl: string | undefined;
+  /** NOVACRON_CLICKHOUSE_URL, NOVACRON_CLICKHOUSE_DATABASE: the analytics projection's ClickHouse (projections/analytics). */
+  clickhouse: ClickHouseSettings;
+  /** NOVACRON_REDIS_URL, NOVACRON_REDIS_PREFIX, NOVACRON_REDIS_TIMEOUT_MS, NOVACRON_CACHE_L2_TTL_SECONDS: the cache layer's scale-out. */
+  redis: RedisSettings;
+}
+
+export interface RedisSettings {
+  /** NOVACRON_REDIS_URL: when set, cache invalidations travel on Redis pub/sub and query results are also cached there (L2). */
+  url: string | undefined;
+  /** NOVACRON_REDIS_PREFIX: the channel is `<prefix>.invalidations`, the L2 keys `<prefix>:l2:…`. */
+  prefix: string;
+  /** NOVACRON_REDIS_TIMEOUT_MS: longest a Redis command of the cache may take before the query goes on without it. */
+  timeoutMs: number;
+  /** NOVACRON_CACHE_L2_TTL_SECONDS: how long an L2 entry lives when no invalidation evicts it. */
+  cacheTtlSeconds: number;
+}
+
+export interface ClickHouseSettings {
+  /** NOVACRON_CLICKHOUSE_URL: `http(s)://[user:password@]host:port`; when set, the analytics projection runs and writes there. */
+  url: string | undefined;
+  /** NOVACRON_CLICKHOUSE_DATABASE: the database of the analytics tables (created when missing). */
+  database: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -76,7 +100,63 @@ export function loadConfig(env: Env = process.env): Config {
     kafka: kafkaSettings(env),
     kafkaProcessors: kafkaProcessors(env, 'NOVACRON_KAFKA_PROCESSORS'),
     esdbUrl: esdbUrl(env, 'NOVACRON_ESDB_URL'),
+    clickhouse: clickhouseSettings(env),
+    redis: redisSettings(env),
   };
+}
+
+function redisSettings(env: Env): RedisSettings {
+  const prefix = optional(env, 'NOVACRON_REDIS_PREFIX') ?? DEFAULT_REDIS_PREFIX;
+  if (!REDIS_PREFIX_PATTERN.test(prefix)) throw invalid('NOVACRON_REDIS_PREFIX', `must be 1 to 100 of the characters A-Za-z0-9._:-; got ${JSON.stringify(prefix)}`);
+  return {
+    url: redisUrl(env, 'NOVACRON_REDIS_URL'),
+    prefix,
+    timeoutMs: integer(env, 'NOVACRON_REDIS_TIMEOUT_MS', { min: 10, max: 60_000 }, 250),
+    cacheTtlSeconds: integer(env, 'NOVACRON_CACHE_L2_TTL_SECONDS', { min: 1, max: 604_800 }, 300),
+  };
+}
+
+/** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
+function redisUrl(env: Env, name: string): string | undefined {
+  const value = optional(env, name)?.trim();
+  if (value === undefined || value === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  const db = url?.pathname.replace(/^\//, '') ?? '';
+  if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '' || !/^\d{0,2}$/.test(db) || url.hash !== '') {
+    // The value may hold a password: name the expected shape, not the value.
+    throw invalid(name, 'must be a Redis URL such as redis://127.0.0.1:6379, redis://:password@cache:6379/0 or rediss://cache:6380 (TLS)');
+  }
+  return value;
+}
+
+function clickhouseSettings(env: Env): ClickHouseSettings {
+  const database = optional(env, 'NOVACRON_CLICKHOUSE_DATABASE') ?? 'novacron';
+  if (!IDENTIFIER_PATTERN.test(database)) {
+    throw invalid('NOVACRON_CLICKHOUSE_DATABASE', `must be 1 to 64 letters, digits and _, not starting with a digit; got ${JSON.stringify(database)}`);
+  }
+  return { url: clickhouseUrl(env, 'NOVACRON_CLICKHOUSE_URL'), database };
+}
+
+/** `http(s)://[user:password@]host:port`: no path (the database is NOVACRON_CLICKHOUSE_DATABASE), no query. */
+function clickhouseUrl(env: Env, name: string): string | undefined {
+  const value = optional(env, name)?.trim();
+  if (value === undefined || value === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || !['', '/'].includes(url.pathname) || url.search !== '' || url.hash !== '') {
+    // The value may hold a password: name the expected shape, not the value.
+    throw invalid(name, 'must be a ClickHouse HTTP URL such as http://127.0.0.1:8123 or https://user:password@clickhouse:8443 (no path: the database is NOVACRON_CLICKHOUSE_DATABASE)');
+  }
+  return value.replace(/\/+$/, '');
 }
 
 /** `esdb://host:2113?tls=false`, `kurrentdb://…`, or their `+discover` forms for a cluster. */

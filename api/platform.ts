@@ -11,7 +11,9 @@ import { createInProcessInvalidationBus, invalidateOnCommit, type InvalidationBu
 import { INVENTORY } from '../projections/inventory/index.ts';
 import { combineProjectionHosts } from '../streams/processing/combined-host.ts';
 import { createProjectionHost, type ProjectionHost } from '../streams/processing/host.ts';
+import { withAnalytics } from './analytics.ts';
 import { openKafkaProjections } from './kafka-projections.ts';
+import { openRedisCache, type RedisCache } from './redis-cache.ts';
 
 /** The parts of a running NovaCron, wired in this one place. */
 export interface Platform {
@@ -21,8 +23,13 @@ export interface Platform {
   store: EventStore;
   /** The projections (not running until `projections.start()`; the server starts them). */
   projections: ProjectionHost;
-  /** Cache invalidations: the tags of each batch the inventory commits, published before session reads waiting on it go on. */
+  /**
+   * Cache invalidations: the tags of each batch the inventory commits, published before session reads waiting on it go on.
+   * In process, or over Redis pub/sub when NOVACRON_REDIS_URL is set (then also reaching other processes, and evicting L2).
+   */
   invalidations: InvalidationBus;
+  /** The cache layer's Redis (NOVACRON_REDIS_URL): the bus above and the L2 query cache's connection; null when unset. */
+  redis: RedisCache | null;
   close(): Promise<void>;
 }
 
@@ -39,7 +46,8 @@ export function openPlatform(config: Config): Platform {
     config.esdbUrl !== undefined
       ? createEsdbEventStore({ connectionString: config.esdbUrl, codec })
       : createSqliteEventStore({ path: join(config.dataDir, 'events.db'), codec, sync: config.sqliteSync });
-  const invalidations = createInProcessInvalidationBus();
+  const redis = config.redis.url !== undefined ? openRedisCache(config.redis, 'api') : null;
+  const invalidations = redis?.bus ?? createInProcessInvalidationBus();
   // NOVACRON_KAFKA_PROCESSORS: those projections are written by `--role processor` instances fed from Kafka; here they are only read.
   const fromKafka = (name: string) => config.kafkaProcessors.includes(name);
   const embedded = createProjectionHost({
@@ -49,13 +57,17 @@ export function openPlatform(config: Config): Platform {
     sync: config.sqliteSync,
     onCommit: invalidateOnCommit(invalidations, INVENTORY),
   });
-  const projections =
+  // NOVACRON_CLICKHOUSE_URL adds the analytics projection (projections/analytics), written to ClickHouse.
+  const projections = withAnalytics(
+    config,
+    { store, catalog },
     config.kafkaProcessors.length === 0
       ? embedded
       : combineProjectionHosts([
           embedded,
           openKafkaProjections({ config, projections: embeddedProjections.filter((p) => fromKafka(p.name)), consume: [], catalog, codec, store, clientId: 'novacron-api' }),
-        ]);
+        ]),
+  );
   return {
     config,
     catalog,
@@ -63,9 +75,11 @@ export function openPlatform(config: Config): Platform {
     store,
     projections,
     invalidations,
+    redis,
     async close() {
       await projections.stop();
-      invalidations.close();
+      await invalidations.close();
+      await redis?.close();
       await store.close();
       keys.close();
     },

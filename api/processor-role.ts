@@ -8,13 +8,18 @@
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { invalidateOnStreamCommit } from '../projections/cache-invalidation/index.ts';
 import { embeddedProjections } from '../projections/index.ts';
+import { INVENTORY } from '../projections/inventory/index.ts';
 import { createEventCodec, defaultCatalog } from '../streams/catalog/index.ts';
 import { createKeyStore, createPersonalDataCipher, loadMasterKey } from '../streams/crypto/index.ts';
 import { consoleLog, type Log } from '../streams/kafka/index.ts';
+import type { RecordedEvent } from '../streams/eventstore/index.ts';
 import type { KafkaProjectionHost, KafkaProjectionStatus } from '../streams/processing/kafka/host.ts';
-import type { Config } from './config.ts';
+import { withoutCredentials, type Config } from './config.ts';
 import { openKafkaProjections, requireKafka } from './kafka-projections.ts';
+import { registerInvalidationMetrics } from './metrics/invalidation-metrics.ts';
+import { openRedisCache } from './redis-cache.ts';
 
 export interface RunningProcessors {
   host: KafkaProjectionHost;
@@ -95,6 +100,8 @@ function listen(server: Server, host: string, port: number): Promise<string> {
 
 export async function startProcessors(config: Config, names: readonly string[], { log = consoleLog }: { log?: Log } = {}): Promise<RunningProcessors> {
   requireKafka(config, '--role processor');
+  // Set below when NOVACRON_REDIS_URL is: the inventory's commits here then evict the API instances' L1 and the shared L2.
+  let invalidate: (name: string, batch: readonly RecordedEvent[]) => void = () => undefined;
   const catalog = defaultCatalog();
   const keys = createKeyStore({ path: join(config.dataDir, 'keys.db'), masterKey: loadMasterKey({ value: config.masterKey, dataDir: config.dataDir }) });
   // The gauges read the host's status when scraped, after it exists.
@@ -107,7 +114,10 @@ export async function startProcessors(config: Config, names: readonly string[], 
     codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) }),
     clientId: 'novacron-processor',
     log,
-    onCommit: (name, batch) => metrics.events.inc({ processor: name }, batch.length),
+    onCommit: (name, batch) => {
+      metrics.events.inc({ processor: name }, batch.length);
+      invalidate(name, batch);
+    },
     onFenced: (name, error) => {
       metrics.fenced.inc({ processor: name });
       log.warn({ processor: name, err: error.message }, 'batch dropped: another instance applied its partition first');
@@ -115,6 +125,12 @@ export async function startProcessors(config: Config, names: readonly string[], 
     onError: (name, error) => log.error({ processor: name, err: error instanceof Error ? error.message : String(error) }, 'processor error'),
   });
   const { registry } = metrics;
+  const redis = config.redis.url !== undefined ? openRedisCache(config.redis, 'processor') : null;
+  if (redis) {
+    redis.useLog(log);
+    invalidate = invalidateOnStreamCommit(redis.bus, INVENTORY);
+    registerInvalidationMetrics(registry, redis.bus);
+  }
   const server = createServer((request, response) => {
     const path = (request.url ?? '/').split('?')[0];
     const answer = (status: number, type: string, body: string) => {
@@ -156,6 +172,7 @@ export async function startProcessors(config: Config, names: readonly string[], 
             await host.stop();
           } finally {
             keys.close();
+            await redis?.close();
           }
         })()),
     };
@@ -163,6 +180,7 @@ export async function startProcessors(config: Config, names: readonly string[], 
     server.close();
     await host.stop().catch(() => undefined);
     keys.close();
+    await redis?.close();
     throw error;
   }
 }
@@ -177,6 +195,7 @@ export async function runProcessorRole(config: Config, names: readonly string[],
   say(`NovaCron processors ${names.join(', ')} consuming ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events from Kafka ${config.kafka.brokers?.join(',')}`);
   say(`  projections  ${join(config.dataDir, 'projections')} (consumer groups novacron.processor.<name>.g<generation>)`);
   say(`  metrics      ${running.url}/metrics (novacron_processor_lag), status ${running.url}/healthz`);
+  if (config.redis.url !== undefined) say(`  invalidations on Redis ${withoutCredentials(config.redis.url)}, channel ${config.redis.prefix}.invalidations (the inventory's commits)`);
   say('  stop         Ctrl-C or SIGTERM (the batch in flight is committed first)');
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));

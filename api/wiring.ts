@@ -10,6 +10,7 @@ import { isNovaCronError } from '../streams/errors/index.ts';
 import type { RoutePlugin } from './app.ts';
 import { loadLatencyMatrix } from './config.ts';
 import type { Platform } from './platform.ts';
+import { registerInvalidationMetrics } from './metrics/invalidation-metrics.ts';
 import { createInventoryDirectory } from './placement/inventory-directory.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
 import { eventFeed } from './routes/event-feed.ts';
@@ -36,6 +37,9 @@ export interface WireOptions {
   /** Run the Kafka relay in this process (default: when NOVACRON_KAFKA_BROKERS is set; `novacron start --role api` says false). */
   relay?: boolean;
 }
+
+/** Longest the API's start waits (at most 10 × NOVACRON_REDIS_TIMEOUT_MS) for the Redis invalidation subscription before going on without its caches. */
+const REDIS_WAIT_MS = 2000;
 
 export function wireApi(platform: Platform, { relay: withRelay = platform.config.kafka.brokers !== undefined }: WireOptions = {}): ApiWiring {
   const { config, store, keys } = platform;
@@ -92,7 +96,17 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
     logForecastError = (error, where) => app.log.error({ err: error, ...where }, 'capacity shortfall forecast failed');
     relayLog = (level, fields, message) => app.log[level]({ component: 'relay', ...fields }, message);
     if (relay) registerRelayMetrics(app.metrics.registry, relay);
+    const { redis } = platform;
+    if (redis) {
+      redis.useLog({ info: (f, m) => app.log.info(f, m), warn: (f, m) => app.log.warn(f, m), error: (f, m) => app.log.error(f, m) });
+      registerInvalidationMetrics(app.metrics.registry, redis.bus);
+    }
     app.addHook('onReady', async () => {
+      // The L1 cache stores nothing until the invalidation subscription is live; Redis down leaves the API up, reading the projections.
+      const waitMs = Math.min(REDIS_WAIT_MS, 10 * config.redis.timeoutMs);
+      if (redis && !(await redis.bus.whenLive(waitMs))) {
+        app.log.warn({ channel: redis.bus.channel }, `not subscribed to the Redis invalidation channel after ${waitMs} ms: queries read the projections until it is`);
+      }
       await platform.projections.start();
       // Settle what a previous run left half-done before taking new commands.
       await sweeper.sweep();
@@ -112,7 +126,7 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), eventFeed({ store, catalog: platform.catalog, ...feedSettings })],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), eventFeed({ store, catalog: platform.catalog, ...feedSettings })],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);

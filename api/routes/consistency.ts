@@ -70,23 +70,30 @@ async function waitForWrite(host: ProjectionHost, projection: string, after: Aft
   return { position: after.position, streamId, revision, reached: await host.waitForStream(projection, streamId, revision, timeoutMs) };
 }
 
+interface SettleOptions {
+  consistency: Consistency | undefined;
+  host: ProjectionHost;
+  projection: string;
+  store: EventStore;
+  sessionWaitMs: number;
+  strongAllowed?: boolean;
+}
+
 /**
  * Resolves the consistency of a query read from `projection`: with a session
  * (explicit, or implied by the X-NovaCron-After header), waits until the
  * projection has applied the named write or answers 503 NC_PROJECTION_LAGGING.
  * Returns the consistency actually used.
  */
-export async function settleConsistency(
+export async function settleConsistency(request: FastifyRequest, options: SettleOptions): Promise<Consistency> {
+  return (await settleRead(request, options)).mode;
+}
+
+/** settleConsistency, also returning the write a session read waited for (null for the other modes). */
+export async function settleRead(
   request: FastifyRequest,
-  { consistency, host, projection, store, sessionWaitMs, strongAllowed = false }: {
-    consistency: Consistency | undefined;
-    host: ProjectionHost;
-    projection: string;
-    store: EventStore;
-    sessionWaitMs: number;
-    strongAllowed?: boolean;
-  },
-): Promise<Consistency> {
+  { consistency, host, projection, store, sessionWaitMs, strongAllowed = false }: SettleOptions,
+): Promise<{ mode: Consistency; after: AfterWrite | null }> {
   const after = await afterWrite(request, store);
   const mode = consistency ?? (after === null ? 'eventual' : 'session');
   if (mode === 'strong' && !strongAllowed) {
@@ -108,6 +115,7 @@ export async function settleConsistency(
         details: { projection, ...write, checkpoint: host.checkpoint(projection) },
       });
     }
+    return { mode, after: write };
   }
-  return mode;
+  return { mode, after: null };
 }

@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { aggregates, streamOf } from '../../commands/fleet/aggregates.ts';
 import { readAggregate } from '../../commands/handling/handle-command.ts';
+import type { Redis } from 'ioredis';
 import type { InvalidationBus } from '../../projections/cache-invalidation/index.ts';
 import {
   CURSOR_PATTERN,
@@ -19,11 +20,13 @@ import type { ProjectionHost } from '../../streams/processing/host.ts';
 import type { RoutePlugin } from '../app.ts';
 import { assertTenantAccess, principalOf, requireRoles } from '../auth/guards.ts';
 import { createInventoryReads } from '../cache/inventory-reads.ts';
+import { createL2Cache } from '../cache/l2-cache.ts';
 import { createQueryCache } from '../cache/query-cache.ts';
+import { createTieredCache, type ReadOptions } from '../cache/tiered-cache.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { TENANT_ID_PATTERN } from '../http/ids.ts';
 import { TenantId } from '../http/params.ts';
-import { AFTER_HEADER, ConsistencyQuery, settleConsistency, type Consistency } from './consistency.ts';
+import { AFTER_HEADER, ConsistencyQuery, settleRead, type Consistency } from './consistency.ts';
 import { NodeItem, nodeRecordView, pageOf, RegionItem, regionRecordView, TenantItem, tenantRecordView, VmItem, vmRecordView } from './inventory-views.ts';
 import { Id, IdParams, NodeView, nodeView, RegionView, regionView, TenantView, tenantView, VmView, vmView } from './views.ts';
 
@@ -36,6 +39,8 @@ export interface InventoryQueryDeps {
   sessionWaitMs: number;
   /** Entries of the L1 query cache. */
   cacheEntries?: number;
+  /** The L2 query cache in Redis (NOVACRON_REDIS_URL), or none. */
+  l2?: { client: Redis; prefix: string; ttlSeconds: number } | null;
 }
 
 const anyone = requireRoles('operator', 'tenant-admin', 'tenant-user');
@@ -64,18 +69,32 @@ const notFound = (entity: string, id: string) => new NovaCronError('NC_NOT_FOUND
  * The inventory's queries: lists of VMs (a tenant sees its own), tenants,
  * nodes (operators) and regions, and the single VM, tenant, node and region.
  * Every read takes `consistency`: eventual (default) reads the inventory
- * projection through the L1 cache, session first waits for the write named in
+ * projection through the query cache (L1, then the Redis L2 when
+ * NOVACRON_REDIS_URL is set), session first waits for the write named in
  * X-NovaCron-After, strong (single resources only) folds the aggregate from the
  * event store as the command side does.
  */
 export const inventoryQueries =
-  ({ projections, store, invalidations, sessionWaitMs, cacheEntries = 10_000 }: InventoryQueryDeps): RoutePlugin =>
+  ({ projections, store, invalidations, sessionWaitMs, cacheEntries = 10_000, l2 = null }: InventoryQueryDeps): RoutePlugin =>
   async (app) => {
-    const cache = createQueryCache({ bus: invalidations, registry: app.metrics.registry, max: cacheEntries });
-    app.addHook('onClose', async () => cache.close());
+    const l1 = createQueryCache({ bus: invalidations, registry: app.metrics.registry, max: cacheEntries });
+    app.addHook('onClose', async () => l1.close());
+    const cache = createTieredCache({
+      l1,
+      l2: l2 === null ? null : createL2Cache({ ...l2, registry: app.metrics.registry }),
+      checkpoint: () => projections.checkpoint(INVENTORY),
+    });
     const reads = createInventoryReads({ queries: () => projections.queries<InventoryQueries>(INVENTORY), cache });
-    const settle = (request: Parameters<typeof settleConsistency>[0], consistency: Consistency | undefined, strongAllowed = false) =>
-      settleConsistency(request, { consistency, host: projections, projection: INVENTORY, store, sessionWaitMs, strongAllowed });
+    /**
+     * Settles the consistency, and says what the cache may answer: a session
+     * read needs entries that reflect the write it waited for. Positions say
+     * that only on the global log; fed per stream, a session read skips the caches.
+     */
+    const settle = async (request: Parameters<typeof settleRead>[0], consistency: Consistency | undefined, strongAllowed = false): Promise<{ mode: Consistency; read: ReadOptions }> => {
+      const { mode, after } = await settleRead(request, { consistency, host: projections, projection: INVENTORY, store, sessionWaitMs, strongAllowed });
+      if (after === null) return { mode, read: {} };
+      return { mode, read: { atLeast: projections.ordering(INVENTORY) === 'global' ? after.position : Number.POSITIVE_INFINITY } };
+    };
 
     // ── lists ───────────────────────────────────────────────────────────────
 
@@ -107,8 +126,8 @@ export const inventoryQueries =
         tenantId = principal.tenantId ?? undefined;
         if (tenantId === undefined) throw new NovaCronError('NC_FORBIDDEN', 'a tenant principal without a tenant may not list VMs', { details: { role: principal.role } });
       }
-      await settle(request, consistency);
-      const page = reads.vms({ ...filter, ...(tenantId === undefined ? {} : { tenantId }) });
+      const { read } = await settle(request, consistency);
+      const page = await reads.vms({ ...filter, ...(tenantId === undefined ? {} : { tenantId }) }, read);
       return { items: page.items.map((v) => ({ ...vmRecordView(v), revision: v.revision })), nextCursor: page.nextCursor };
     });
 
@@ -123,8 +142,8 @@ export const inventoryQueries =
       },
     }, async (request) => {
       const { consistency, ...filter } = request.query;
-      await settle(request, consistency);
-      const page = reads.tenants(filter);
+      const { read } = await settle(request, consistency);
+      const page = await reads.tenants(filter, read);
       return { items: page.items.map((t) => ({ ...tenantRecordView(t), revision: t.revision })), nextCursor: page.nextCursor };
     });
 
@@ -148,8 +167,8 @@ export const inventoryQueries =
       },
     }, async (request) => {
       const { consistency, ...filter } = request.query;
-      await settle(request, consistency);
-      const page = reads.nodes(filter);
+      const { read } = await settle(request, consistency);
+      const page = await reads.nodes(filter, read);
       return { items: page.items.map((n) => ({ ...nodeRecordView(n), revision: n.revision })), nextCursor: page.nextCursor };
     });
 
@@ -164,8 +183,8 @@ export const inventoryQueries =
       },
     }, async (request) => {
       const { consistency, ...filter } = request.query;
-      await settle(request, consistency);
-      const page = reads.regions(filter);
+      const { read } = await settle(request, consistency);
+      const page = await reads.regions(filter, read);
       return { items: page.items.map((r) => ({ ...regionRecordView(r), totals: r.totals, revision: r.revision })), nextCursor: page.nextCursor };
     });
 
@@ -186,13 +205,14 @@ export const inventoryQueries =
     }, async (request) => {
       const { id } = request.params;
       const principal = principalOf(request);
-      if ((await settle(request, request.query.consistency, true)) === 'strong') {
+      const { mode, read } = await settle(request, request.query.consistency, true);
+      if (mode === 'strong') {
         const { state, revision } = await readAggregate(store, streamOf.vm(id), aggregates.vm);
         if (state === null) throw notFound('vm', id);
         assertTenantAccess(principal, state.tenantId, { entity: 'vm', id });
         return { ...vmView(state), revision };
       }
-      const vm = reads.vm(id);
+      const vm = await reads.vm(id, read);
       if (vm === null) throw notFound('vm', id);
       assertTenantAccess(principal, vm.tenantId, { entity: 'vm', id });
       return { ...vmRecordView(vm), revision: vm.revision };
@@ -211,12 +231,13 @@ export const inventoryQueries =
     }, async (request) => {
       const { id } = request.params;
       assertTenantAccess(principalOf(request), id, { entity: 'tenant', id });
-      if ((await settle(request, request.query.consistency, true)) === 'strong') {
+      const { mode, read } = await settle(request, request.query.consistency, true);
+      if (mode === 'strong') {
         const { state, revision } = await readAggregate(store, streamOf.tenant(id), aggregates.tenant);
         if (state === null) throw notFound('tenant', id);
         return { tenant: tenantView(state), revision };
       }
-      const tenant = reads.tenant(id);
+      const tenant = await reads.tenant(id, read);
       if (tenant === null) throw notFound('tenant', id);
       return { tenant: tenantRecordView(tenant), revision: tenant.revision };
     });
@@ -233,12 +254,13 @@ export const inventoryQueries =
       },
     }, async (request) => {
       const { id } = request.params;
-      if ((await settle(request, request.query.consistency, true)) === 'strong') {
+      const { mode, read } = await settle(request, request.query.consistency, true);
+      if (mode === 'strong') {
         const { state, revision } = await readAggregate(store, streamOf.node(id), aggregates.node);
         if (state === null) throw notFound('node', id);
         return { node: nodeView(state), revision };
       }
-      const node = reads.node(id);
+      const node = await reads.node(id, read);
       if (node === null) throw notFound('node', id);
       return { node: nodeRecordView(node), revision: node.revision };
     });
@@ -255,12 +277,13 @@ export const inventoryQueries =
       },
     }, async (request) => {
       const { id } = request.params;
-      if ((await settle(request, request.query.consistency, true)) === 'strong') {
+      const { mode, read } = await settle(request, request.query.consistency, true);
+      if (mode === 'strong') {
         const { state, revision } = await readAggregate(store, streamOf.region(id), aggregates.region);
         if (state === null) throw notFound('region', id);
         return { region: regionView(state), revision };
       }
-      const region = reads.region(id);
+      const region = await reads.region(id, read);
       if (region === null) throw notFound('region', id);
       return { region: regionRecordView(region), revision: region.revision };
     });

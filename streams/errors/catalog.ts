@@ -51,6 +51,8 @@ export const errorCatalog = {
   NC_SCHEMA_INCOMPATIBLE: { status: 500, summary: "The schema registry refused an event schema as not BACKWARD compatible with its subject's versions; the message names the schema and subject." },
   NC_RELAY_DIVERGED: { status: 500, summary: 'The Kafka topics hold an event the event store does not (topics of another store, or a store restored from an older backup); the relay stops rather than skip or duplicate.' },
   NC_RELAY_RUNNING: { status: 500, summary: 'Another relay already publishes this event store (its PID is in <data dir>/relay.<prefix>.lock); run one relay per event store.' },
+  // ClickHouse (streams/clickhouse): the analytics projection's store.
+  NC_CLICKHOUSE_UNAVAILABLE: { status: 503, summary: 'ClickHouse could not be reached or failed a statement; the analytics processor retries with backoff and shows the error in its status.' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
