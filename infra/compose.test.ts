@@ -99,7 +99,7 @@ describe('docker-compose.yml', () => {
       const c = compose.services[role]?.command;
       return Array.isArray(c) ? c.join(' ') : String(c);
     };
-    expect(command('api')).toBe('npm start');
+    expect(command('api')).toBe('node bin/novacron.mjs start --role api'); // the relay service publishes: not a second relay in the API
     expect(command('relay')).toBe('node bin/novacron.mjs start --role relay');
     expect(command('kafka-init')).toBe('node bin/novacron.mjs kafka init');
     const processor = command('processor').match(/^node bin\/novacron\.mjs start --role processor --processors (\S+)$/);
