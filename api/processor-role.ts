@@ -191,16 +191,18 @@ export async function startProcessors(config: Config, names: readonly string[], 
  * signal exits at once with 1.
  */
 export async function runProcessorRole(config: Config, names: readonly string[], { say = (line: string) => console.log(line), log = consoleLog }: { say?: (line: string) => void; log?: Log } = {}): Promise<number> {
+  // Listening before the start: joining the groups can take seconds, and a signal meanwhile still stops cleanly once started.
+  const stopSignal = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
   const running = await startProcessors(config, names, { log });
   say(`NovaCron processors ${names.join(', ')} consuming ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events from Kafka ${config.kafka.brokers?.join(',')}`);
   say(`  projections  ${join(config.dataDir, 'projections')} (consumer groups novacron.processor.<name>.g<generation>)`);
   say(`  metrics      ${running.url}/metrics (novacron_processor_lag), status ${running.url}/healthz`);
   if (config.redis.url !== undefined) say(`  invalidations on Redis ${withoutCredentials(config.redis.url)}, channel ${config.redis.prefix}.invalidations (the inventory's commits)`);
   say('  stop         Ctrl-C or SIGTERM (the batch in flight is committed first)');
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignal;
   say(`${signal}: committing the batch in flight, then leaving the groups (send it again to exit at once)`);
   process.once(signal, () => process.exit(1));
   try {
