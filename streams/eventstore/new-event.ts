@@ -1,3 +1,4 @@
+import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7, validate as uuidValidate, version as uuidVersion } from 'uuid';
 import { NovaCronError } from '../errors/index.ts';
 import type { EventMetadata, NewEvent } from './port.ts';
@@ -5,7 +6,37 @@ import type { EventMetadata, NewEvent } from './port.ts';
 /** Largest event (stored data plus metadata, as UTF-8 JSON) the store accepts. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
 
-export const newEventId = (): string => uuidv7();
+/**
+ * Random bytes for ids, drawn from a pool refilled 4 KiB at a time: uuid's own
+ * rng asks the OS for 16 bytes per id, which showed as ~4% of the API's CPU
+ * (every request gets a correlation id). Same CSPRNG, fewer calls.
+ */
+const pool = new Uint8Array(4096);
+let taken = pool.length;
+const pooledRandom = (): Uint8Array => {
+  if (taken + 16 > pool.length) {
+    randomFillSync(pool);
+    taken = 0;
+  }
+  taken += 16;
+  return pool.slice(taken - 16, taken);
+};
+
+/** Monotonic within a millisecond, as uuid's own v7 state is (which it keeps only when given no options). */
+const clock = { msecs: -Infinity, seq: 0 };
+
+export const newEventId = (): string => {
+  const random = pooledRandom();
+  const now = Date.now();
+  if (now > clock.msecs) {
+    clock.msecs = now;
+    clock.seq = ((random[6]! & 0x7f) << 24) | (random[7]! << 16) | (random[8]! << 8) | random[9]!;
+  } else {
+    clock.seq = (clock.seq + 1) | 0;
+    if (clock.seq === 0) clock.msecs++;
+  }
+  return uuidv7({ random, msecs: clock.msecs, seq: clock.seq });
+};
 
 export const isEventId = (value: unknown): value is string =>
   typeof value === 'string' && uuidValidate(value) && uuidVersion(value) === 7;
