@@ -30,6 +30,12 @@ export interface Platform {
   invalidations: InvalidationBus;
   /** The cache layer's Redis (NOVACRON_REDIS_URL): the bus above and the L2 query cache's connection; null when unset. */
   redis: RedisCache | null;
+  /**
+   * Called before the projections start: tells the Redis bus where the inventory starts, so that it
+   * flushes the caches if a previous run committed batches whose invalidations it never published
+   * (it crashed). Nothing to do in process.
+   */
+  resumeInvalidations(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -76,6 +82,12 @@ export function openPlatform(config: Config): Platform {
     projections,
     invalidations,
     redis,
+    async resumeInvalidations() {
+      if (redis === null) return;
+      // The checkpoint stored in the inventory's file (its runner's is not read until it starts).
+      const inventory = (await embedded.status()).find((s) => s.name === INVENTORY);
+      await redis.bus.resumeFrom(inventory?.checkpoint ?? 0);
+    },
     async close() {
       await projections.stop();
       await invalidations.close();

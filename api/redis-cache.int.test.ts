@@ -106,7 +106,7 @@ async function openCluster(): Promise<Cluster> {
     const config = loadConfig(env(name));
     mkdirSync(config.dataDir, { recursive: true });
     const redis = openRedisCache(config.redis, 'api', { name: `${prefix}:${name}` });
-    const platform: Platform = { config, catalog: base.catalog, keys: base.keys, store: base.store, projections: view, invalidations: redis.bus, redis, close: () => redis.close() };
+    const platform: Platform = { config, catalog: base.catalog, keys: base.keys, store: base.store, projections: view, invalidations: redis.bus, redis, resumeInvalidations: async () => undefined /* the inventory runs in the processor process */, close: () => redis.close() };
     const wiring = wireApi(platform);
     const app = buildApp({ platform, config, logger: false, tenantExists: wiring.tenantExists, extraPlugins: wiring.plugins });
     app.addHook('onClose', async () => platform.close());

@@ -13,6 +13,7 @@ import type { Platform } from './platform.ts';
 import { registerInvalidationMetrics } from './metrics/invalidation-metrics.ts';
 import { createInventoryDirectory } from './placement/inventory-directory.ts';
 import { adminRoutes } from './routes/admin-routes.ts';
+import { analyticsQueries } from './routes/analytics-queries.ts';
 import { eventFeed } from './routes/event-feed.ts';
 import { fleetRoutes } from './routes/fleet-routes.ts';
 import { inventoryQueries } from './routes/inventory-queries.ts';
@@ -107,6 +108,7 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
       if (redis && !(await redis.bus.whenLive(waitMs))) {
         app.log.warn({ channel: redis.bus.channel }, `not subscribed to the Redis invalidation channel after ${waitMs} ms: queries read the projections until it is`);
       }
+      await platform.resumeInvalidations();
       await platform.projections.start();
       // Settle what a previous run left half-done before taking new commands.
       await sweeper.sweep();
@@ -126,7 +128,7 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), eventFeed({ store, catalog: platform.catalog, ...feedSettings })],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), analyticsQueries({ projections: platform.projections }), eventFeed({ store, catalog: platform.catalog, ...feedSettings })],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);

@@ -4,7 +4,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openClickHouse, type ClickHouse } from '../../streams/clickhouse/client.ts';
 import { sqlIdentifier } from '../../streams/clickhouse/escape.ts';
-import { clickhouseInfra, dropDatabase, openOutageProxy, uniqueDatabase } from '../../streams/clickhouse/testing.ts';
+import type { CompactionResult } from '../../streams/clickhouse/compaction.ts';
+import { clickhouseInfra, dropDatabase, openOutageProxy, uniqueDatabase, waitForStateMutations } from '../../streams/clickhouse/testing.ts';
 import { isNovaCronError } from '../../streams/errors/index.ts';
 import { openTempEventStore, type TempEventStore } from '../../streams/eventstore/sqlite/testing.ts';
 import type { ProjectionHost } from '../../streams/processing/projection-host.ts';
@@ -116,10 +117,13 @@ describe.runIf(infra.run)('analytics projection in ClickHouse', () => {
     expect(await h.status()).toEqual([expect.objectContaining({ name: 'analytics', state: 'running', checkpoint: head, lag: 0, parked: 0, error: null })]);
   });
 
-  it('after crashes between the rows and the checkpoint, and restarts with other batch sizes, holds exactly what a fresh rebuild does', async () => {
+  it('after crashes between the rows and the checkpoint, and restarts with other batch sizes, with compaction running, holds exactly what a fresh rebuild does', async () => {
     const history = generateHistory({ seed: 3, steps: 140 });
     const head = await appendAll(temp.store, history);
     const db = database('crashed');
+    // Compaction every 2 commits in every process of `db`: the crashed attempts' state versions lie above the checkpoint it compacts to.
+    const compactions: CompactionResult[] = [];
+    const compaction = { compaction: { everyCommits: 2 }, onCompaction: (r: CompactionResult) => compactions.push(r) };
 
     // Two processes that crash after writing a batch's rows, before its checkpoint.
     for (const [batchSize, crashAt] of [
@@ -130,6 +134,7 @@ describe.runIf(infra.run)('analytics projection in ClickHouse', () => {
       let crashed!: () => void;
       const crash = new Promise<void>((resolve) => (crashed = resolve));
       const h = host(db, {
+        ...compaction,
         batchSize,
         beforeCommit: () => {
           if (++commits === crashAt) throw new FatalProcessorError('crash before the checkpoint');
@@ -149,7 +154,8 @@ describe.runIf(infra.run)('analytics projection in ClickHouse', () => {
       expect(Number(written)).toBeGreaterThan(Number(checkpoint));
       expect(Number(checkpoint)).toBeLessThan(head);
     }
-    const resumed = host(db, { batchSize: 5 });
+    expect(compactions.filter((c) => c.compacted)).not.toHaveLength(0);
+    const resumed = host(db, { ...compaction, batchSize: 5 });
     await resumed.start();
     await caughtUp(resumed);
 
@@ -168,6 +174,22 @@ describe.runIf(infra.run)('analytics projection in ClickHouse', () => {
     const vmHours = (h: ProjectionHost) => h.queries<AnalyticsQueries>('analytics').vmHours({ to: until });
     expect((await vmHours(resumed)).length).toBeGreaterThan(5);
     expect(await vmHours(resumed)).toEqual(await vmHours(rebuilt));
+
+    // The state versions stay bounded: the state as of the last compaction's floor plus a few commits' versions, where
+    // without compaction every commit's versions are kept (the same history in batches of 5, compaction off).
+    expect(compactions.filter((c) => c.compacted).length).toBeGreaterThan(10);
+    await resumed.stop(); // waits for a compaction in flight
+    hosts.splice(hosts.indexOf(resumed), 1);
+    await waitForStateMutations(reader, db);
+    const versions = async (d: string) =>
+      (await reader.query<{ n: string; keys: string }>(`SELECT count() AS n, uniqExact(key) AS keys FROM ${sqlIdentifier(d)}.processor_state FINAL`)).map((r) => ({ n: Number(r.n), keys: Number(r.keys) }))[0];
+    const kept = database('kept');
+    const uncompacted = host(kept, { batchSize: 5, compaction: false });
+    await uncompacted.start();
+    await caughtUp(uncompacted);
+    const [compacted, all] = [await versions(db), await versions(kept)];
+    expect(compacted?.n).toBeLessThanOrEqual(2 * (compacted?.keys ?? 0));
+    expect(all?.n).toBeGreaterThan(3 * (compacted?.n ?? 0));
   });
 
   it('keeps retrying while ClickHouse is unreachable, shows it in its status, and catches up when it is back', async () => {

@@ -18,6 +18,7 @@
  */
 import type { Catalog } from '../../streams/catalog/index.ts';
 import type { ClickHouse } from '../../streams/clickhouse/client.ts';
+import type { CompactionResult, CompactionSchedule } from '../../streams/clickhouse/compaction.ts';
 import { openClickHouseStateStore } from '../../streams/clickhouse/state.ts';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../../streams/eventstore/index.ts';
@@ -45,6 +46,9 @@ export interface AnalyticsHostOptions {
   statusTimeoutMs?: number;
   /** Test hook: runs after a batch's rows, before its checkpoint (see openClickHouseStateStore). */
   beforeCommit?: () => void | Promise<void>;
+  /** When the processor's old state versions are compacted away (default every 1000 commits or 10 minutes; see streams/clickhouse/compaction.ts). */
+  compaction?: CompactionSchedule | false;
+  onCompaction?: (result: CompactionResult) => void;
   onCommit?: (name: string, checkpoint: number, batch: readonly RecordedEvent[]) => void;
   onError?: (name: string, error: unknown) => void;
 }
@@ -137,6 +141,8 @@ export function createAnalyticsHost({
   backoff = { baseMs: 50, capMs: 5_000 },
   statusTimeoutMs = 1_000,
   beforeCommit,
+  compaction,
+  onCompaction,
   onCommit,
   onError,
 }: AnalyticsHostOptions): ProjectionHost {
@@ -144,13 +150,23 @@ export function createAnalyticsHost({
   if (!(minBatchIntervalMs >= 0)) throw new TypeError('createAnalyticsHost: minBatchIntervalMs must be ≥ 0');
   if (!(backoff.baseMs > 0 && backoff.capMs >= backoff.baseMs)) throw new TypeError('createAnalyticsHost: backoff needs 0 < baseMs ≤ capMs');
   const projection = createAnalyticsProjection(catalog ? { catalog } : {});
-  const state = openClickHouseStateStore({ clickhouse, database, processor: projection.name, migrate: projection.migrate, ...(beforeCommit ? { beforeCommit } : {}) });
   let lastError: string | null = null;
   let parkedSeen = 0;
   const failed = (error: unknown) => {
     lastError = describe(error);
     onError?.(projection.name, error);
   };
+  const state = openClickHouseStateStore({
+    clickhouse,
+    database,
+    processor: projection.name,
+    migrate: projection.migrate,
+    ...(beforeCommit ? { beforeCommit } : {}),
+    ...(compaction !== undefined ? { compaction } : {}),
+    ...(onCompaction ? { onCompaction } : {}),
+    // A failed compaction is retried when next due; it shows in onError (and the status until the next commit) but never stops the processor.
+    onCompactionError: failed,
+  });
   const runner = createProcessorRunner({
     processor: projection,
     source: rawLog(source, minBatchIntervalMs),

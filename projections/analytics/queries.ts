@@ -4,6 +4,17 @@ import { sqlIdentifier, sqlInteger, sqlString } from '../../streams/clickhouse/e
 import type { VmIntervalState } from './model.ts';
 import { vmHoursSql, type VmHoursFilter } from './tables.ts';
 
+/** VM-hours of a tenant or a region over a whole range. */
+export interface VmHoursTotal {
+  /** The tenant's or the region's id (see `groupBy`). */
+  key: string;
+  /** Distinct VMs that ran (running or migrating) in the range. */
+  vms: number;
+  vmHours: number;
+  vcpuHours: number;
+  memoryGibHours: number;
+}
+
 export interface VmHours {
   tenantId: string;
   regionId: string;
@@ -65,6 +76,17 @@ export function createAnalyticsQueries({ clickhouse, database }: { clickhouse: C
         vcpuHours: Number(r.vcpu_hours),
         memoryGibHours: Number(r.memory_gib_hours),
       }));
+    },
+
+    /** VM-hours per tenant or per region over the hours starting in [from, to) (unix seconds), by key; `tenantId` narrows to one tenant. */
+    async vmHoursTotals({ groupBy, ...filter }: VmHoursFilter & { groupBy: 'tenant' | 'region' }): Promise<VmHoursTotal[]> {
+      const column = groupBy === 'tenant' ? 'tenant_id' : 'region_id';
+      const rows = await clickhouse.query<{ key: string; vms: string; vm_hours: number; vcpu_hours: number; memory_gib_hours: number }>(
+        `SELECT ${column} AS key, vms, vm_hours, vcpu_hours, memory_gib_hours
+         FROM (${vmHoursSql(database, filter, [column])})
+         ORDER BY key`,
+      );
+      return rows.map((r) => ({ key: r.key, vms: Number(r.vms), vmHours: Number(r.vm_hours), vcpuHours: Number(r.vcpu_hours), memoryGibHours: Number(r.memory_gib_hours) }));
     },
 
     /** A tenant's (or one VM's) intervals, oldest first. */

@@ -113,15 +113,21 @@ export interface VmHoursFilter {
   to?: number;
 }
 
+/** Columns VM-hours can be grouped by (`hour`: the start of the hour). */
+export type VmHoursKey = 'tenant_id' | 'region_id' | 'hour';
+
 /**
- * VM-hours per tenant, region and hour from the intervals: each billed
+ * VM-hours per tenant, region and hour (or per the `by` columns, e.g. per
+ * tenant over the whole range) from the intervals: each billed
  * interval is cut at hour boundaries (arrayJoin over the hours it spans) and
  * the seconds in each hour summed. Filters on columns every version of a row
  * shares (tenant, state, start) go into the SELECT … FINAL, so a tenant's
  * query reads only its intervals (the table is sorted by tenant); the end,
  * which changes when the interval closes, is filtered after FINAL.
  */
-export function vmHoursSql(database: string, { tenantId, from, to }: VmHoursFilter = {}): string {
+export function vmHoursSql(database: string, { tenantId, from, to }: VmHoursFilter = {}, by: readonly VmHoursKey[] = ['tenant_id', 'region_id', 'hour']): string {
+  if (by.length === 0) throw new RangeError('vmHoursSql: group by at least one column');
+  const keys = by.map((key) => (key === 'hour' ? `toDateTime(h * 3600, 'UTC') AS hour` : key));
   const db = sqlIdentifier(database);
   const where = [`state IN (${BILLED_STATES.map(sqlString).join(', ')})`];
   if (tenantId !== undefined) where.push(`tenant_id = ${sqlString(tenantId)}`);
@@ -132,7 +138,7 @@ export function vmHoursSql(database: string, { tenantId, from, to }: VmHoursFilt
   const hours = [];
   if (from !== undefined) hours.push(`h >= intDiv(${sqlInteger(from)}, 3600)`);
   if (to !== undefined) hours.push(`h * 3600 < ${sqlInteger(to)}`);
-  return `SELECT tenant_id, region_id, toDateTime(h * 3600, 'UTC') AS hour,
+  return `SELECT ${keys.join(', ')},
   uniqExact(vm_id) AS vms,
   sum(seconds) / 3600 AS vm_hours,
   sum(seconds * vcpus) / 3600 AS vcpu_hours,
@@ -148,5 +154,5 @@ FROM (
   )
   WHERE ${spans.join(' AND ')}
 )${hours.length > 0 ? `\nWHERE ${hours.join(' AND ')}` : ''}
-GROUP BY tenant_id, region_id, hour`;
+GROUP BY ${by.join(', ')}`;
 }

@@ -50,6 +50,14 @@ export interface RedisInvalidationBus extends InvalidationBus {
   readonly channel: string;
   /** Resolves true once the subscription is live, false after `timeoutMs`. */
   whenLive(timeoutMs: number): Promise<boolean>;
+  /**
+   * Before this process's projection commits anything: `checkpoint` is where it
+   * starts. If Redis has not applied the invalidations up to it (a previous run
+   * committed batches it never published, and stopped), L2 and every L1 are
+   * flushed, as after a failed publish. Resolves once checked (or failed, then
+   * the flush is retried).
+   */
+  resumeFrom(checkpoint: number): Promise<void>;
   /** Resolves once every publish so far has been sent to Redis (or has failed). */
   idle(): Promise<void>;
   stats(): RedisBusStats;
@@ -186,6 +194,34 @@ export function createRedisInvalidationBus({
     }
   }
 
+  // ── Redis restarts ──────────────────────────────────────────────────────
+  /**
+   * A Redis that restarted (or a replica promoted in its place) may have lost
+   * the last invalidations and `through`, or come back from a snapshot with
+   * entries since evicted: every L2 entry is suspect. The server's run_id tells
+   * a restart from a reconnection to the same server.
+   */
+  let serverRunId: string | undefined;
+  function checkServer(): void {
+    enqueue(async () => {
+      if (closed) return;
+      let runId: string | undefined;
+      try {
+        runId = /^run_id:(\w+)/m.exec(await client.info('server'))?.[1];
+      } catch {
+        return; // Not answering: asked again on the next reconnection.
+      }
+      const restarted = serverRunId !== undefined && runId !== serverRunId;
+      serverRunId = runId;
+      if (!restarted) return;
+      log.warn({ channel }, 'Redis restarted or failed over: flushing L2 and the other caches');
+      dirty = true;
+      await flushRemote();
+    });
+  }
+  client.on('ready', checkServer);
+  if (client.status === 'ready') checkServer();
+
   // ── subscribing ─────────────────────────────────────────────────────────
   let subscriber: Redis | undefined;
   let live = false;
@@ -242,9 +278,10 @@ export function createRedisInvalidationBus({
       if (closed || (tags.length === 0 && through === undefined)) return;
       deliver(tags, through);
       if (through !== undefined) highest = Math.max(highest ?? through, through);
-      // After a failure, the flush (on its timer) stands for every invalidation until it goes through.
-      if (dirty) return;
       const tagsNow = [...tags];
+      // Decided when its turn comes, not now: while a flush is on its way it does not stand for this
+      // invalidation (it was sent with an older `highest`), so this goes out after it. Still dirty by
+      // then: the flush queued after this one, sent with `highest` as it is then, stands for it.
       enqueue(async () => {
         if (closed || dirty) return;
         try {
@@ -281,6 +318,27 @@ export function createRedisInvalidationBus({
         liveWaiters.push(done);
       });
     },
+    resumeFrom(checkpoint) {
+      if (closed || checkpoint <= 0) return Promise.resolve();
+      // A flush raises `through` to `highest`: the projection's checkpoint at least.
+      highest = Math.max(highest ?? checkpoint, checkpoint);
+      return new Promise((resolve) => {
+        enqueue(async () => {
+          try {
+            if (closed || dirty) return;
+            await connected();
+            if ((await l2.through()) >= checkpoint) return;
+            log.warn({ channel, checkpoint }, 'the projection is past the invalidations Redis has applied (a previous run stopped before publishing them): flushing L2 and the other caches');
+            dirty = true;
+            await flushRemote();
+          } catch (error) {
+            failed(error, 'checking the invalidations Redis has applied');
+          } finally {
+            resolve();
+          }
+        });
+      });
+    },
     idle: () => chain,
     stats: () => ({ ...stats }),
     async close() {
@@ -291,6 +349,7 @@ export function createRedisInvalidationBus({
       await chain;
       closed = true;
       live = false;
+      client.off('ready', checkServer);
       clearTimeout(retry);
       subscribers.clear();
       for (const resolve of liveWaiters) resolve(false);

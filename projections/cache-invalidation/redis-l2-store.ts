@@ -5,6 +5,10 @@
  * redis-protocol.ts. The scripts compute their keys from the prefix: fine on
  * a standalone Redis (or a primary with replicas), not on Redis Cluster.
  *
+ * A tag's index is a sorted set of keys scored by their entry's expiry: it
+ * forgets expired entries as new ones come, and it always outlives the
+ * entries it lists, so an invalidation finds every live entry of its tags.
+ *
  * Three rules make a surviving entry never older than the invalidations
  * Redis has applied:
  * - `evict` deletes the tagged entries, raises `through` to the commit's
@@ -40,7 +44,7 @@ end
 local evicted = 0
 for i = 5, #ARGV do
   local tagKey = base .. ':t:' .. ARGV[i]
-  local keys = redis.call('SMEMBERS', tagKey)
+  local keys = redis.call('ZRANGE', tagKey, 0, -1)
   for _, key in ipairs(keys) do
     evicted = evicted + redis.call('DEL', base .. ':e:' .. key)
   end
@@ -67,15 +71,27 @@ const GET = script(`${BASE}
 return { redis.call('GET', base .. ':e:' .. ARGV[2]), redis.call('GET', root .. ':through') }
 `);
 
-/** ARGV: root, key, payload, ttl ms, checkpoint, tags… → 1 stored, 0 refused (read below through). */
-const SET = script(`${BASE}
+/**
+ * ARGV: root, key, payload, ttl ms, checkpoint, tags… → 1 stored, 0 refused (read below through).
+ * A tag's index scores each key by its entry's expiry (Redis's clock): the keys of
+ * expired entries are dropped as new ones come, and the index lives as long as its
+ * longest-lived entry (never shortened by an entry with a shorter TTL).
+ */
+const SET = script(`
+-- TIME before a write: needs effects replication (the default from Redis 5; asked for on older ones).
+if redis.replicate_commands then redis.replicate_commands() end
+${BASE}
 local through = tonumber(redis.call('GET', root .. ':through') or '-1')
 if tonumber(ARGV[5]) < through then return 0 end
-redis.call('SET', base .. ':e:' .. ARGV[2], ARGV[3], 'PX', ARGV[4])
+local ttl = tonumber(ARGV[4])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+redis.call('SET', base .. ':e:' .. ARGV[2], ARGV[3], 'PX', ttl)
 for i = 6, #ARGV do
   local tagKey = base .. ':t:' .. ARGV[i]
-  redis.call('SADD', tagKey, ARGV[2])
-  redis.call('PEXPIRE', tagKey, ARGV[4])
+  redis.call('ZREMRANGEBYSCORE', tagKey, '-inf', '(' .. now)
+  redis.call('ZADD', tagKey, now + ttl, ARGV[2])
+  if redis.call('PTTL', tagKey) < ttl then redis.call('PEXPIRE', tagKey, ttl) end
 end
 return 1
 `);
@@ -98,6 +114,8 @@ export interface RedisL2Store {
   set(key: string, entry: L2Entry, ttlMs: number): Promise<boolean>;
   /** Deletes the entries carrying `tags`, raises `through`, then publishes `message` on `channel`; the number deleted. */
   evict(tags: readonly string[], through: number | undefined, channel: string, message: string): Promise<number>;
+  /** The highest checkpoint whose invalidations Redis has applied (-1: none). */
+  through(): Promise<number>;
   /** Makes every entry unreachable (a new epoch), raises `through`, then publishes `message`. */
   flush(through: number | undefined, channel: string, message: string): Promise<number>;
 }
@@ -115,6 +133,10 @@ export function createRedisL2Store(client: Redis, prefix: string): RedisL2Store 
     },
     async evict(tags, through, channel, message) {
       return Number(await run(client, EVICT, [root, channel, message, throughArg(through), ...new Set(tags)]));
+    },
+    async through() {
+      const value = await client.get(`${root}:through`);
+      return value === null ? -1 : Number(value);
     },
     async flush(through, channel, message) {
       return Number(await run(client, FLUSH, [root, channel, message, throughArg(through)]));

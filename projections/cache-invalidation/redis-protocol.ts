@@ -14,7 +14,8 @@
  *   <prefix>:l2:epoch             the current epoch (a flush increments it)
  *   <prefix>:l2:through           highest checkpoint whose invalidations were applied
  *   <prefix>:l2:<epoch>:e:<key>   an entry: {"c":checkpoint,"t":[tags],"v":value}, with a TTL
- *   <prefix>:l2:<epoch>:t:<tag>   the set of the keys of the entries carrying <tag>
+ *   <prefix>:l2:<epoch>:t:<tag>   the keys of the entries carrying <tag>: a sorted set, each scored
+ *                                 by its entry's expiry (ms, Redis's clock)
  */
 
 export const PROTOCOL_VERSION = 1;

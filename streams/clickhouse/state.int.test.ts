@@ -5,10 +5,12 @@ import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NovaCronError } from '../errors/index.ts';
 import type { RecordedEvent } from '../eventstore/index.ts';
+import { FatalProcessorError } from '../processing/types.ts';
 import { openClickHouse, type ClickHouse } from './client.ts';
+import type { CompactionResult } from './compaction.ts';
 import { sqlString, sqlStringList } from './escape.ts';
 import { openClickHouseStateStore, type ClickHouseTable } from './state.ts';
-import { clickhouseInfra, dropDatabase, uniqueDatabase } from './testing.ts';
+import { clickhouseInfra, dropDatabase, uniqueDatabase, waitForStateMutations } from './testing.ts';
 
 const infra = clickhouseInfra();
 
@@ -133,5 +135,75 @@ describe.runIf(infra.run)('ClickHouse client and state store', () => {
       { position: 4, streamId: 'cluster-c1', revision: 3, type: 'ClusterHealthReported', error: 'TypeError: bad data' },
       { position: 9, streamId: 'cluster-c1', revision: 8, type: 'ClusterHealthReported', error: 'worse' },
     ]);
+  });
+
+  it('compacts the state to the checkpoint: versions stay bounded, reads as of the checkpoint are unchanged, versions above it survive', async () => {
+    const compactions: CompactionResult[] = [];
+    const store = openClickHouseStateStore({ clickhouse, database, processor: 'p', compaction: { everyCommits: 5 }, onCompaction: (r) => compactions.push(r) });
+    await store.migrate();
+    const versions = async () => Number((await clickhouse.query<{ n: string }>(`SELECT count() AS n FROM ${database}.processor_state FINAL`))[0]?.n);
+    // 200 commits of 12 versions each: k0…k8, k9 (deleted every 7th commit), once<n> (deleted by the next commit).
+    const expected = new Map<string, unknown>();
+    const samples: number[] = [];
+    for (let n = 1; n <= 200; n++) {
+      await store.commit(n, async (w) => {
+        const got = await w.get([...expected.keys(), `once${n - 1}`]);
+        expect(got).toEqual(expected);
+        for (let k = 0; k < 9; k++) expected.set(`k${k}`, { n, k });
+        if (n % 7 === 0) expected.delete('k9');
+        else expected.set('k9', { n });
+        expected.delete(`once${n - 1}`);
+        expected.set(`once${n}`, n);
+        for (const [key, value] of expected) w.put(key, value);
+        w.put(`once${n - 1}`, undefined);
+        if (n % 7 === 0) w.put('k9', undefined);
+      });
+      if (n % 10 === 0) samples.push(await versions());
+    }
+    // Without compaction: 200 × 12 = 2400 versions. With it: the state as of the last floor (≤ 13 versions) plus
+    // the commits since (5 of 12), and those of the interval before while its mutation still runs.
+    expect(Math.max(...samples)).toBeLessThanOrEqual(13 + 3 * 5 * 12);
+    expect(compactions.filter((c) => c.compacted).length).toBeGreaterThanOrEqual(20);
+    await store.close(); // waits for a compaction in flight
+    await waitForStateMutations(clickhouse, database); // a compaction is skipped while the table's last mutation runs
+    expect(await open().compact()).toEqual({ floor: 200, compacted: true });
+    await waitForStateMutations(clickhouse, database);
+    // k0…k9 and once200 as of 200, plus the deletion of once199 at 200.
+    expect(await versions()).toBe(12);
+    // A new store (its cache empty) reads the same state as of the checkpoint.
+    await open().commit(201, async (w) => expect(await w.get([...expected.keys(), 'once199', 'absent'])).toEqual(expected));
+
+    // A crashed commit's versions (above the checkpoint) survive compaction and stay invisible to the retry.
+    let crash = true;
+    const crashing = open(() => {
+      if (crash) throw new Error('crash');
+    });
+    await expect(crashing.commit(205, (w) => w.put('k0', 'crashed'))).rejects.toThrow('crash');
+    const restarted = open();
+    expect(await restarted.compact()).toEqual({ floor: 201, compacted: true });
+    await waitForStateMutations(clickhouse, database);
+    expect(Number((await clickhouse.query<{ n: string }>(`SELECT count() AS n FROM ${database}.processor_state WHERE position = 205`))[0]?.n)).toBe(1);
+    crash = false;
+    await restarted.commit(203, async (w) => {
+      expect((await w.get(['k0'])).get('k0')).toEqual({ n: 200, k: 0 });
+      w.put('k1', 'retried');
+    });
+    // A store with an empty cache reads the same from ClickHouse, as of 203.
+    await open().commit(204, async (w) => expect(await w.get(['k0', 'k1'])).toEqual(new Map<string, unknown>([['k0', { n: 200, k: 0 }], ['k1', 'retried']])));
+  });
+
+  it('a store whose checkpoint is below another instance’s compaction floor refuses to read state', async () => {
+    const ahead = open();
+    await ahead.migrate();
+    const behind = open();
+    await behind.commit(2, (w) => w.put('a', 1));
+    await ahead.commit(4, async (w) => {
+      expect(await w.get(['a'])).toEqual(new Map([['a', 1]]));
+      w.put('a', 2);
+    });
+    expect(await ahead.compact()).toEqual({ floor: 4, compacted: true });
+    // `behind` still believes the checkpoint is 2: the state as of 2 is gone.
+    // What it remembers it may use (its own values); what it must read from ClickHouse it may not.
+    await expect(behind.commit(3, (w) => w.get(['a', 'b']).then(() => undefined))).rejects.toThrow(FatalProcessorError);
   });
 });

@@ -27,10 +27,20 @@
  *
  * Parked events go to `processor_parked` (ReplacingMergeTree keyed by
  * processor and position), before the checkpoint moves past them.
+ *
+ * Old state versions are removed by compaction (compaction.ts): every N
+ * commits or M minutes, in the background, the state as of the checkpoint is
+ * written again at the checkpoint and the versions below it are deleted
+ * (`ALTER … DELETE`, a mutation). Versions above the checkpoint (a commit in
+ * flight, a crashed attempt) are never touched. A store that would read state
+ * as of a checkpoint below the compaction floor (a second instance of the
+ * processor, lagging behind the one that compacted) fails with
+ * FatalProcessorError rather than read a state that is no longer there.
  */
-import type { ParkedEvent, StateStore } from '../processing/types.ts';
+import { FatalProcessorError, type ParkedEvent, type StateStore } from '../processing/types.ts';
 import type { RecordedEvent } from '../eventstore/index.ts';
 import type { ClickHouse, ClickHouseRow } from './client.ts';
+import { compactionFloor, compactState, createCompactor, migrateCompactionTable, STATE_TABLE, type CompactionResult, type CompactionSchedule } from './compaction.ts';
 import { sqlIdentifier, sqlInteger, sqlString, sqlStringList } from './escape.ts';
 
 /** A table the processor writes: rows are buffered during `apply` and inserted at commit, in the order tables were first written. */
@@ -68,15 +78,22 @@ export interface ClickHouseStateOptions {
   cacheSize?: number;
   /** Keys per state read (default 500): each is a literal in the statement, and 18.16's max_query_size is 256 KiB. */
   readChunk?: number;
+  /** When old state versions are compacted away (default every 1000 commits or 10 minutes); false: never (they are kept forever). */
+  compaction?: CompactionSchedule | false;
+  /** Each compaction's outcome (compacted, or skipped while a mutation still runs). */
+  onCompaction?: (result: CompactionResult) => void;
+  /** A compaction that failed (it never fails a commit; it is tried again when next due). */
+  onCompactionError?: (error: unknown) => void;
 }
 
 export interface ClickHouseStateStore extends StateStore<ClickHouseWriter> {
   readonly database: string;
   /** Creates the database and the store's tables (IF NOT EXISTS), then the processor's. */
   migrate(): Promise<void>;
+  /** Compacts the state to the checkpoint now (after a compaction already running); the mutation it starts finishes in the background. */
+  compact(): Promise<CompactionResult>;
 }
 
-const STATE_TABLE = 'processor_state';
 const CHECKPOINT_TABLE = 'processor_checkpoints';
 const PARKED_TABLE = 'processor_parked';
 const STATE_COLUMNS = ['processor', 'key', 'position', 'value', 'deleted'] as const;
@@ -107,6 +124,7 @@ export async function migrateStateTables(clickhouse: ClickHouse, database: strin
     error String,
     parked_at DateTime('UTC')
   ) ENGINE = ReplacingMergeTree ORDER BY (processor, position)`);
+  await migrateCompactionTable(clickhouse, database);
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -119,6 +137,9 @@ export function openClickHouseStateStore({
   beforeCommit,
   cacheSize = 100_000,
   readChunk = 500,
+  compaction = {},
+  onCompaction,
+  onCompactionError,
 }: ClickHouseStateOptions): ClickHouseStateStore {
   const db = sqlIdentifier(database);
   if (!processor) throw new TypeError('openClickHouseStateStore: processor is required');
@@ -133,8 +154,22 @@ export function openClickHouseStateStore({
    * that fails after changing a value it read leaves the cache as it was.
    */
   const cache = new Map<string, string | null>();
+  const compactor = createCompactor({
+    ...(compaction === false ? { everyCommits: Number.MAX_SAFE_INTEGER, everyMs: Number.MAX_SAFE_INTEGER } : compaction),
+    compact: (floor) => compactState(clickhouse, database, processor, floor),
+    ...(onCompaction ? { onDone: onCompaction } : {}),
+    ...(onCompactionError ? { onError: onCompactionError } : {}),
+  });
+  const scheduled = compaction !== false;
 
   async function readState(keys: readonly string[], asOf: number): Promise<Map<string, string>> {
+    // Compaction removed the versions below its floor: the state as of an earlier checkpoint is no longer there.
+    const floor = await compactionFloor(clickhouse, database, processor);
+    if (floor > asOf) {
+      throw new FatalProcessorError(
+        `${processor}: its state in ClickHouse was compacted to position ${floor}, past this instance's checkpoint ${asOf}: another instance of the processor is ahead of this one (run one per database)`,
+      );
+    }
     const found = new Map<string, string>();
     for (let i = 0; i < keys.length; i += readChunk) {
       const rows = await clickhouse.query<{ key: string; value: string; deleted: number | string }>(
@@ -219,6 +254,10 @@ export function openClickHouseStateStore({
       await writeCheckpoint(to);
       position = to;
       for (const [key, json] of puts) remember(key, json);
+      if (scheduled) compactor.committed(to);
+    },
+    async compact() {
+      return compactor.compactNow(await current());
     },
     async park(event: RecordedEvent, error: unknown) {
       const from = await current();
@@ -249,6 +288,7 @@ export function openClickHouseStateStore({
       return Number(row?.n ?? 0);
     },
     async close() {
+      await compactor.close();
       cache.clear();
     },
   };

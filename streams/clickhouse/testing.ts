@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import { openClickHouse, type ClickHouse } from './client.ts';
+import { pendingStateMutations } from './compaction.ts';
 import { sqlIdentifier } from './escape.ts';
 
 const REQUIRE = process.env['NOVACRON_REQUIRE_INFRA'] === '1';
@@ -87,4 +88,13 @@ export async function openOutageProxy(target: string): Promise<{ url: string; do
     });
   await listen();
   return { url: `http://127.0.0.1:${listenPort}`, down: stop, up: listen, close: stop };
+}
+
+/** Waits until ClickHouse has finished every mutation of `database`.processor_state (compaction's ALTER … DELETE). */
+export async function waitForStateMutations(clickhouse: ClickHouse, database: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((await pendingStateMutations(clickhouse, database)) > 0) {
+    if (Date.now() > deadline) throw new Error(`mutations of ${database}.processor_state still running after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }
