@@ -119,4 +119,27 @@ describe.runIf(infra.run)('the Redis invalidation bus across restarts', () => {
     const { entry, through } = await store.get('vm-1');
     expect(entry === null || !freshEnough(entry.checkpoint, through, 10)).toBe(true);
   }, 30_000);
+
+  it('a subscriber connection that stops answering is noticed by its PING, dropped and reopened: the caches are emptied, then live again', async () => {
+    const port = await freePort();
+    const server = await startRedis(port);
+    cleanup.push(() => server.kill('SIGKILL'));
+    const url = `redis://127.0.0.1:${port}`;
+    const { client } = open(url, uniqueRedisPrefix('bus-heartbeat'));
+    await connectedClient(client);
+    const bus = createRedisInvalidationBus({ client, prefix: uniqueRedisPrefix('bus-heartbeat'), heartbeatMs: 50, heartbeatTimeoutMs: 200 });
+    cleanup.push(() => bus.close());
+    let flushes = 0;
+    bus.subscribe(() => undefined, () => flushes++);
+    expect(await bus.whenLive(5000)).toBe(true);
+    const flushesWhenLive = flushes;
+
+    // Redis stops answering every client for 1.5 s (as a connection that died silently would).
+    const admin: Redis = await connectedClient(createRedisClient(url, { timeoutMs: 500 }));
+    cleanup.push(() => admin.quit().catch(() => admin.disconnect()));
+    await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+    await eventually('the bus to drop its deaf subscription', () => !bus.live, 1400);
+    expect(flushes).toBeGreaterThan(flushesWhenLive);
+    expect(await bus.whenLive(10_000)).toBe(true);
+  }, 30_000);
 });

@@ -23,6 +23,14 @@ export interface RedisInvalidationBusOptions {
   retryMs?: number;
   /** Longest a publish waits for the connection to be ready before it counts as failed. */
   connectWaitMs?: number;
+  /**
+   * How often the subscriber connection is PINGed (default 5 s); one not answered within
+   * `heartbeatTimeoutMs` (default 2 s) is dropped and reopened, which empties the caches as
+   * any lost subscription does. Without it a connection that died silently (a proxy's idle
+   * timeout, a failover behind a virtual IP) would leave the caches deaf to invalidations.
+   */
+  heartbeatMs?: number;
+  heartbeatTimeoutMs?: number;
   log?: Log;
 }
 
@@ -97,6 +105,8 @@ export function createRedisInvalidationBus({
   subscriberName,
   retryMs = 100,
   connectWaitMs = 1000,
+  heartbeatMs = 5000,
+  heartbeatTimeoutMs = 2000,
   log = silentLog,
 }: RedisInvalidationBusOptions): RedisInvalidationBus {
   if ((url === undefined) === (given === undefined)) throw new TypeError('createRedisInvalidationBus: pass either url or client');
@@ -224,6 +234,7 @@ export function createRedisInvalidationBus({
 
   // ── subscribing ─────────────────────────────────────────────────────────
   let subscriber: Redis | undefined;
+  let heartbeat: NodeJS.Timeout | undefined;
   let live = false;
   let liveWaiters: Array<(live: boolean) => void> = [];
 
@@ -268,6 +279,23 @@ export function createRedisInvalidationBus({
       live = false;
       if (!closed) reset('subscription lost');
     });
+    heartbeat = setInterval(() => {
+      if (!live || connection.status !== 'ready') return;
+      const reopen = (why: string) => {
+        if (closed || connection.status !== 'ready') return;
+        log.warn({ channel, why }, 'the invalidation subscriber did not answer a PING; reconnecting');
+        connection.disconnect(true);
+      };
+      const late = setTimeout(() => reopen(`no answer within ${heartbeatTimeoutMs} ms`), heartbeatTimeoutMs);
+      connection.ping().then(
+        () => clearTimeout(late),
+        (error: unknown) => {
+          clearTimeout(late);
+          reopen(error instanceof Error ? error.message : String(error));
+        },
+      );
+    }, heartbeatMs);
+    heartbeat.unref();
     return connection;
   }
 
@@ -354,6 +382,7 @@ export function createRedisInvalidationBus({
       subscribers.clear();
       for (const resolve of liveWaiters) resolve(false);
       liveWaiters = [];
+      clearInterval(heartbeat);
       subscriber?.disconnect();
       if (given === undefined) await client.quit().catch(() => client.disconnect());
     },
