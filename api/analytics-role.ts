@@ -6,10 +6,12 @@
  * (NOVACRON_CLICKHOUSE_URL). Not from Kafka: see projections/analytics/host.ts.
  * No HTTP API: GET /healthz and GET /metrics on NOVACRON_HOST:NOVACRON_PORT.
  *
- * An API whose NOVACRON_CLICKHOUSE_URL is set runs the projection too; give the
- * API no NOVACRON_CLICKHOUSE_URL when this role runs it. Two instances on the
- * same database would write the same rows twice over (they collapse, nothing
- * is counted twice) for nothing.
+ * Exactly one process per ClickHouse database runs the processor: this role,
+ * or one `npm start` (role all). Beside it, run the API with `--role api`: with
+ * NOVACRON_CLICKHOUSE_URL it serves the analytics routes from what this role
+ * writes and writes nothing itself, however many instances run. A second
+ * writer would stop with FatalProcessorError once the first compacted its
+ * state past it (streams/clickhouse/state.ts).
  */
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';

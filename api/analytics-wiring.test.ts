@@ -61,6 +61,31 @@ describe('ClickHouse unreachable', () => {
   });
 });
 
+describe('novacron start --role api with NOVACRON_CLICKHOUSE_URL', () => {
+  let f: FleetApp | undefined;
+  afterEach(async () => f?.close());
+
+  it('serves the analytics routes but runs no processor: idle in the status, ClickHouse failures a 503', async () => {
+    f = await fleetApp({ NOVACRON_CLICKHOUSE_URL: 'http://127.0.0.1:1' }, { role: 'api' });
+    await seedApi(f, { nodes: 1 });
+    const head = await f.platform.store.headPosition();
+    expect(f.platform.projections.names).toContain('analytics');
+    const { processors } = (await f.app.inject({ method: 'GET', url: '/v1/admin/processors', headers: f.operator })).json() as { processors: Array<Record<string, unknown>> };
+    expect(processors.find((p) => p['name'] === 'analytics')).toMatchObject({ state: 'idle', checkpoint: 0, head, lag: head, processed: 0, error: expect.stringMatching(/NC_CLICKHOUSE_UNAVAILABLE|ClickHouse at http:\/\/127\.0\.0\.1:1 failed/) });
+    // The embedded projections still run here.
+    expect(await f.platform.projections.waitFor('inventory', head, 5_000)).toBe(true);
+    const answer = await f.app.inject({ method: 'GET', url: '/v1/analytics/vm-hours?from=2026-01-01&to=2026-01-02', headers: f.operator });
+    expect(answer.statusCode).toBe(503);
+    expect(answer.json()).toMatchObject({ error: { code: 'NC_CLICKHOUSE_UNAVAILABLE' } });
+  });
+
+  it('npm start runs it (running, not idle)', async () => {
+    f = await fleetApp({ NOVACRON_CLICKHOUSE_URL: 'http://127.0.0.1:1' });
+    const { processors } = (await f.app.inject({ method: 'GET', url: '/v1/admin/processors', headers: f.operator })).json() as { processors: Array<Record<string, unknown>> };
+    expect(processors.find((p) => p['name'] === 'analytics')).toMatchObject({ state: 'running' });
+  });
+});
+
 describe('novacron start --role processor --processors analytics', () => {
   const root = fileURLToPath(new URL('..', import.meta.url));
   const novacron = (args: string[]) => {

@@ -11,9 +11,10 @@ export function formatStatus(rows: readonly ProjectionStatus[]): string {
   return [header, ...lines].map((cols) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
 }
 
-/** Lists each processor with its checkpoint, lag and parked events (read from the projection files). */
+/** Lists each processor with its checkpoint, lag and parked events (read from the projection files, and ClickHouse for analytics). */
 export async function status(): Promise<number> {
-  const platform = openPlatform(loadConfig());
+  // Runs nothing: every processor shows what its store holds (analytics read-only, as on a `--role api` instance).
+  const platform = openPlatform(loadConfig(), { analytics: 'read' });
   try {
     const rows = (await platform.projections.status()).map((r) => ({ ...r, state: r.state === 'idle' ? ('not running here' as never) : r.state }));
     console.log(rows.length === 0 ? 'no projections' : formatStatus(rows));

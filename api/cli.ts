@@ -12,12 +12,14 @@ const usage = `usage: novacron <command>
 commands:
   start     run the HTTP API (NOVACRON_HOST:NOVACRON_PORT, default 127.0.0.1:8080) on the embedded event store,
             and the Kafka relay beside it when NOVACRON_KAFKA_BROKERS is set
-              novacron start [--role all|api|relay]   (all: the default; relay: the relay alone,
-              with /metrics and /healthz on NOVACRON_HOST:NOVACRON_PORT)
+              novacron start [--role all|api|relay]   (all: the default; api: the API without the relay
+              and without the analytics processor, reading analytics from ClickHouse; relay: the relay
+              alone, with /metrics and /healthz on NOVACRON_HOST:NOVACRON_PORT)
               novacron start --role processor --processors shard-map,routing-table   (those projections'
               processors fed from Kafka, as consumer groups; /metrics and /healthz only)
               novacron start --role processor --processors analytics   (the analytics projection alone:
-              the event store's log into ClickHouse, NOVACRON_CLICKHOUSE_URL; /metrics and /healthz only)
+              the event store's log into ClickHouse, NOVACRON_CLICKHOUSE_URL; one per ClickHouse database;
+              /metrics and /healthz only)
   kafka     novacron kafka init: create the topics and register the event schemas (idempotent)
             novacron kafka status: what Kafka holds against the event store (published, head, lag)
   token     print a JWT for the API, signed with NOVACRON_JWT_SECRET or <data dir>/jwt.secret
@@ -113,15 +115,20 @@ async function start(args: string[]): Promise<number> {
   }
   // Loaded on demand: `novacron token` needs none of the server.
   const [{ closeOnSignals, startServer }, { wireApi }] = await Promise.all([import('./server.ts'), import('./wiring.ts')]);
+  // --role api: the API alone, scaling horizontally; the relay and the analytics processor run once, elsewhere (it reads ClickHouse).
   const relay = role === 'all' && config.kafka.brokers !== undefined;
-  const server = await startServer(config, { wiring: (platform) => wireApi(platform, { relay }) });
+  const analytics = role === 'all' ? 'run' : 'read';
+  const server = await startServer(config, { wiring: (platform) => wireApi(platform, { relay }), platform: { analytics } });
   const head = await server.platform.store.headPosition();
   console.log(`NovaCron API listening on ${server.url}`);
   const eventStore = config.esdbUrl !== undefined ? `EventStoreDB ${withoutCredentials(config.esdbUrl)}` : `${config.dataDir}/events.db (sync=${config.sqliteSync})`;
   console.log(`  event store  ${eventStore}, ${head} events`);
   if (config.redis.url !== undefined) console.log(`  query cache  L1 + L2 on Redis ${withoutCredentials(config.redis.url)}, invalidations on channel ${config.redis.prefix}.invalidations`);
   if (relay) console.log(`  relay        to Kafka ${config.kafka.brokers?.join(',')}, topics ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events (novacron kafka status)`);
-  if (config.clickhouse.url !== undefined) console.log(`  analytics    into ClickHouse ${withoutCredentials(config.clickhouse.url)}, database ${config.clickhouse.database} (novacron status)`);
+  if (config.clickhouse.url !== undefined) {
+    const where = `ClickHouse ${withoutCredentials(config.clickhouse.url)}, database ${config.clickhouse.database}`;
+    console.log(analytics === 'run' ? `  analytics    into ${where} (novacron status)` : `  analytics    read from ${where}, written by --role processor --processors analytics`);
+  }
   console.log(`  API docs     ${server.url}/docs`);
   console.log('  get a token  npx novacron token --role operator');
   console.log('  stop         Ctrl-C or SIGTERM (in-flight requests finish first)');

@@ -39,7 +39,18 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export function openPlatform(config: Config): Platform {
+export interface PlatformOptions {
+  /**
+   * With NOVACRON_CLICKHOUSE_URL: `run` (the default, `npm start`) runs the
+   * analytics processor here and serves its queries; `read` (`novacron start
+   * --role api`) only serves them, reading what the one process running the
+   * processor (`--role processor --processors analytics`) writes: no writes,
+   * no compaction, so any number of API instances can share a database.
+   */
+  analytics?: 'run' | 'read';
+}
+
+export function openPlatform(config: Config, { analytics = 'run' }: PlatformOptions = {}): Platform {
   mkdirSync(config.dataDir, { recursive: true });
   const catalog = defaultCatalog();
   const keys = createKeyStore({
@@ -63,10 +74,10 @@ export function openPlatform(config: Config): Platform {
     sync: config.sqliteSync,
     onCommit: invalidateOnCommit(invalidations, INVENTORY),
   });
-  // NOVACRON_CLICKHOUSE_URL adds the analytics projection (projections/analytics), written to ClickHouse.
+  // NOVACRON_CLICKHOUSE_URL adds the analytics projection (projections/analytics), written to ClickHouse here or (analytics: 'read') only read.
   const projections = withAnalytics(
     config,
-    { store, catalog },
+    { store, catalog, run: analytics === 'run' },
     config.kafkaProcessors.length === 0
       ? embedded
       : combineProjectionHosts([

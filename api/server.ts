@@ -1,12 +1,14 @@
 import { buildApp, type App, type AppOptions } from './app.ts';
 import type { Config } from './config.ts';
-import { openPlatform, type Platform } from './platform.ts';
+import { openPlatform, type Platform, type PlatformOptions } from './platform.ts';
 import { wireApi, type ApiWiring } from './wiring.ts';
 
 export interface StartOptions {
   /** Plugs command services and route plugins in; default `wireApi` (api/wiring.ts). */
   wiring?: (platform: Platform) => ApiWiring;
   logger?: AppOptions['logger'];
+  /** How the platform is opened; `novacron start --role api` says `{ analytics: 'read' }`. */
+  platform?: PlatformOptions;
 }
 
 export interface RunningServer {
@@ -23,8 +25,8 @@ export interface RunningServer {
 }
 
 /** Opens the platform, builds the app and listens on NOVACRON_HOST:NOVACRON_PORT. */
-export async function startServer(config: Config, { wiring = wireApi, logger }: StartOptions = {}): Promise<RunningServer> {
-  const platform = openPlatform(config);
+export async function startServer(config: Config, { wiring = wireApi, logger, platform: options }: StartOptions = {}): Promise<RunningServer> {
+  const platform = openPlatform(config, options);
   let app: App | undefined;
   try {
     const { plugins, tenantExists } = wiring(platform);

@@ -27,7 +27,7 @@ interface Service {
 
 const compose = document.toJS({ maxAliasCount: -1 }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = Object.entries(compose.services ?? {});
-const NOVACRON_ROLES = ['kafka-init', 'api', 'relay', 'processor'];
+const NOVACRON_ROLES = ['kafka-init', 'api', 'relay', 'processor', 'analytics'];
 
 function environmentOf(service: Service): Record<string, string> {
   const env = service.environment ?? {};
@@ -109,5 +109,19 @@ describe('docker-compose.yml', () => {
     expect(named.filter((n) => !known.includes(n))).toEqual([]);
     // The API must not run the projections the processor role feeds from Kafka.
     expect(environmentOf(compose.services['api'] as Service)['NOVACRON_KAFKA_PROCESSORS']?.split(',').sort()).toEqual([...named].sort());
+    // The analytics projection reads the event store, not Kafka: a processor of its own, the one writer of its database.
+    expect(named).not.toContain('analytics');
+    expect(command('analytics')).toBe('node bin/novacron.mjs start --role processor --processors analytics');
+    const writers = services.filter(([, s]) => /--processors (\S+,)?analytics(,|$)/.test(Array.isArray(s.command) ? s.command.join(' ') : String(s.command)));
+    expect(writers.map(([name]) => name)).toEqual(['analytics']);
+  });
+
+  it('gives the API and the analytics writer the same ClickHouse database: the API (--role api) reads what the one writer writes', () => {
+    const api = environmentOf(compose.services['api'] as Service);
+    const analytics = environmentOf(compose.services['analytics'] as Service);
+    expect(api['NOVACRON_CLICKHOUSE_URL']).toBeDefined();
+    expect(analytics['NOVACRON_CLICKHOUSE_URL']).toBe(api['NOVACRON_CLICKHOUSE_URL']);
+    expect(analytics['NOVACRON_CLICKHOUSE_DATABASE']).toBe(api['NOVACRON_CLICKHOUSE_DATABASE']);
+    expect(analytics['NOVACRON_DATA_DIR']).toBe(api['NOVACRON_DATA_DIR']);
   });
 });

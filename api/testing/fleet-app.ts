@@ -20,12 +20,16 @@ export interface FleetApp {
   close(): Promise<void>;
 }
 
-/** The whole API, wired as `npm start` wires it, on a temporary data dir. */
-export async function fleetApp(env: Record<string, string> = {}): Promise<FleetApp> {
+/**
+ * The whole API, wired as `npm start` wires it (or, with `role: 'api'`, as
+ * `novacron start --role api`: no relay, analytics only read), on a temporary
+ * data dir.
+ */
+export async function fleetApp(env: Record<string, string> = {}, { role = 'all' }: { role?: 'all' | 'api' } = {}): Promise<FleetApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'novacron-fleet-api-'));
   const config = loadConfig({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal', ...env });
-  const platform = openPlatform(config);
-  const wiring = wireApi(platform);
+  const platform = openPlatform(config, { analytics: role === 'all' ? 'run' : 'read' });
+  const wiring = role === 'all' ? wireApi(platform) : wireApi(platform, { relay: false });
   const app = buildApp({ platform, config, logger: false, tenantExists: wiring.tenantExists, extraPlugins: wiring.plugins });
   await app.ready();
   const secret = loadJwtSecret({ value: config.jwtSecret, dataDir });

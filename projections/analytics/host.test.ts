@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openTempEventStore, type TempEventStore } from '../../streams/eventstore/sqlite/testing.ts';
-import { rawLog } from './host.ts';
+import type { ClickHouse } from '../../streams/clickhouse/client.ts';
+import { createAnalyticsHost, rawLog } from './host.ts';
 import { appendAll, ev } from './testing.ts';
 
 let temp: TempEventStore;
@@ -35,5 +36,63 @@ describe('the log the analytics processor reads', () => {
     expect(subscription.buffered).toBe(4);
     expect(subscription.takeBuffered?.(10).map((e) => e.position)).toEqual([3, 4, 5, 6]);
     await subscription.stop();
+  });
+});
+
+describe('the read-only analytics host (novacron start --role api)', () => {
+  /** A ClickHouse whose checkpoint the test moves, recording every statement. */
+  function fakeClickHouse() {
+    const calls = { query: [] as string[], command: [] as string[], insert: [] as string[], closed: 0 };
+    let checkpoint = 0;
+    const clickhouse: ClickHouse = {
+      endpoint: 'http://fake:8123',
+      async query<Row>(sql: string) {
+        calls.query.push(sql);
+        if (sql.includes('processor_checkpoints')) return [{ position: String(checkpoint) }] as Row[];
+        if (sql.includes('processor_parked')) return [{ n: '2' }] as Row[];
+        return [] as Row[];
+      },
+      async command(sql) {
+        calls.command.push(sql);
+      },
+      async insert(_database, table) {
+        calls.insert.push(table);
+      },
+      ping: async () => true,
+      async close() {
+        calls.closed++;
+      },
+    };
+    return { clickhouse, calls, moveTo: (position: number) => (checkpoint = position) };
+  }
+
+  it('runs nothing and writes nothing; shows and waits on the checkpoint ClickHouse holds', async () => {
+    const fake = fakeClickHouse();
+    const host = createAnalyticsHost({ source: temp.store, clickhouse: fake.clickhouse, database: 'novacron', run: false, pollIntervalMs: 5 });
+    await host.start();
+    const head = await appendAll(temp.store, [ev.regionAdded('r0', '2026-01-01T10:00:00Z'), ev.regionAdded('r1', '2026-01-01T10:00:00Z')]);
+    expect(await host.status()).toEqual([expect.objectContaining({ name: 'analytics', state: 'idle', checkpoint: 0, head, lag: head, parked: 2, processed: 0, error: null })]);
+    expect(await host.waitFor('analytics', head, 30)).toBe(false);
+
+    const waiting = host.waitFor('analytics', head, 5_000);
+    fake.moveTo(head);
+    expect(await waiting).toBe(true);
+    expect(host.checkpoint('analytics')).toBe(head);
+    expect(await host.status()).toEqual([expect.objectContaining({ state: 'idle', checkpoint: head, lag: 0 })]);
+    await expect(host.replay('analytics')).rejects.toMatchObject({ code: 'NC_VALIDATION' });
+
+    await host.stop();
+    expect(fake.calls.command).toEqual([]);
+    expect(fake.calls.insert).toEqual([]);
+    expect(fake.calls.query.every((sql) => /^\s*SELECT/.test(sql))).toBe(true);
+    expect(fake.calls.closed).toBe(1);
+  });
+
+  it('shows ClickHouse failing in its status, keeping the last checkpoint read', async () => {
+    const fake = fakeClickHouse();
+    const host = createAnalyticsHost({ source: temp.store, clickhouse: { ...fake.clickhouse, query: () => Promise.reject(new Error('connection refused')) }, database: 'novacron', run: false });
+    await host.start();
+    expect(await host.status()).toEqual([expect.objectContaining({ state: 'idle', checkpoint: 0, parked: 0, error: 'Error: connection refused' })]);
+    await host.stop();
   });
 });

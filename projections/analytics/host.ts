@@ -12,6 +12,16 @@
  * commit succeeds. An event the projection cannot apply is parked, as in every
  * processor; a failure of ClickHouse never parks anything.
  *
+ * Read only (`run: false`, `novacron start --role api`): the processor runs
+ * in another process (`--role processor --processors analytics`, or one
+ * `npm start`), and this host only serves its queries. `start()` starts
+ * nothing and nothing is ever written (no tables created, no checkpoint, no
+ * compaction), so any number of API instances can read one database; its
+ * status is `idle`, with the checkpoint and parked count read from ClickHouse,
+ * and `waitFor` polls the checkpoint there. Exactly one process per ClickHouse
+ * database may run the processor: a second one stops with FatalProcessorError
+ * once the first has compacted past it (streams/clickhouse/state.ts).
+ *
  * Not fed from Kafka yet: the Kafka processors' state store keeps per-partition
  * offsets in SQLite, and this projection's state (stream time, the nodes'
  * ledgers) assumes the log's one global order.
@@ -19,7 +29,7 @@
 import type { Catalog } from '../../streams/catalog/index.ts';
 import type { ClickHouse } from '../../streams/clickhouse/client.ts';
 import type { CompactionResult, CompactionSchedule } from '../../streams/clickhouse/compaction.ts';
-import { openClickHouseStateStore } from '../../streams/clickhouse/state.ts';
+import { countParked, openClickHouseStateStore, readCheckpoint } from '../../streams/clickhouse/state.ts';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../../streams/eventstore/index.ts';
 import type { ProjectionHost, ProjectionStatus } from '../../streams/processing/projection-host.ts';
@@ -33,8 +43,16 @@ export interface AnalyticsHostOptions {
   source: EventStore;
   /** The ClickHouse client; the host owns it and closes it on stop(). */
   clickhouse: ClickHouse;
-  /** Database of the tables (created if missing). */
+  /** Database of the tables (created if missing, when the host runs the processor). */
   database: string;
+  /**
+   * Whether this host runs the processor (default true). false: read only, for
+   * an API whose analytics processor runs elsewhere (`novacron start --role api`):
+   * it serves the queries, writes nothing and shows the checkpoint ClickHouse holds.
+   */
+  run?: boolean;
+  /** Read only: how often `waitFor` reads the checkpoint from ClickHouse (default 50 ms). */
+  pollIntervalMs?: number;
   catalog?: Catalog;
   /** Most events per commit (default 1000). */
   batchSize?: number;
@@ -131,7 +149,111 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   );
 }
 
-export function createAnalyticsHost({
+export function createAnalyticsHost(options: AnalyticsHostOptions): ProjectionHost {
+  return options.run === false ? analyticsReader(options) : analyticsProcessor(options);
+}
+
+/** The refusal of `novacron replay analytics`, wherever the processor runs. */
+function noReplay(database: string): NovaCronError {
+  return new NovaCronError(
+    'NC_VALIDATION',
+    `${ANALYTICS} is not replayed into a new generation: rebuild it by dropping its ClickHouse database (${database}); the next start recreates it and refills it from the log`,
+    { details: { projection: ANALYTICS } },
+  );
+}
+
+/**
+ * The read-only host: the queries on the tables another process writes. It
+ * only ever SELECTs: its checkpoint is the one ClickHouse holds, read by
+ * status() (bounded by statusTimeoutMs, else the last one read) and polled by
+ * waitFor.
+ */
+function analyticsReader({ source, clickhouse, database, catalog, statusTimeoutMs = 1_000, pollIntervalMs = 50 }: AnalyticsHostOptions): ProjectionHost {
+  if (!(pollIntervalMs > 0)) throw new TypeError('createAnalyticsHost: pollIntervalMs must be > 0');
+  const projection = createAnalyticsProjection(catalog ? { catalog } : {});
+  const queries = createAnalyticsQueries({ clickhouse, database });
+  const stopping = new AbortController();
+  let checkpoint = 0;
+  let parked = 0;
+  let lastError: string | null = null;
+  const entry = (name: string) => {
+    if (name !== projection.name) throw new RangeError(`unknown projection ${JSON.stringify(name)} (known: ${projection.name})`);
+  };
+  /** The checkpoint ClickHouse holds (remembered for checkpoint()); a failure shows in the status. */
+  const read = (timeoutMs: number) =>
+    withTimeout(readCheckpoint(clickhouse, database, projection.name), timeoutMs).then(
+      (position) => {
+        lastError = null;
+        return (checkpoint = position);
+      },
+      (error: unknown) => {
+        lastError = describe(error);
+        return checkpoint;
+      },
+    );
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        stopping.signal.removeEventListener('abort', done);
+        resolve();
+      }
+      stopping.signal.addEventListener('abort', done, { once: true });
+    });
+  const host: ProjectionHost = {
+    names: [projection.name],
+    // Nothing runs here: the processor is another process's.
+    async start() {},
+    async stop() {
+      stopping.abort();
+      await clickhouse.close();
+    },
+    queries<Queries>(name: string): Queries {
+      entry(name);
+      return queries as Queries;
+    },
+    ordering: () => 'global',
+    async waitFor(name, position, timeoutMs) {
+      entry(name);
+      if (position <= checkpoint) return true;
+      const deadline = performance.now() + timeoutMs;
+      for (;;) {
+        const left = deadline - performance.now();
+        if ((await read(Math.max(1, Math.min(statusTimeoutMs, left)))) >= position) return true;
+        if (stopping.signal.aborted || performance.now() + pollIntervalMs > deadline) return false;
+        await sleep(pollIntervalMs);
+      }
+    },
+    async waitForStream(name, streamId, revision, timeoutMs) {
+      entry(name);
+      const [event] = await source.readStream(streamId, { fromRevision: revision, maxCount: 1 });
+      return event !== undefined && event.revision === revision && host.waitFor(name, event.position, timeoutMs);
+    },
+    checkpoint(name) {
+      entry(name);
+      return checkpoint;
+    },
+    async status(): Promise<ProjectionStatus[]> {
+      const [head, at] = await Promise.all([
+        source.headPosition(),
+        read(statusTimeoutMs),
+        withTimeout(countParked(clickhouse, database, projection.name), statusTimeoutMs).then(
+          (n) => (parked = n),
+          () => parked,
+        ),
+      ]);
+      return [{ name: projection.name, state: 'idle', checkpoint: at, head, lag: Math.max(0, head - at), parked, processed: 0, error: lastError, generation: 1, version: projection.version }];
+    },
+    async replay(name) {
+      entry(name);
+      throw noReplay(database);
+    },
+  };
+  return host;
+}
+
+function analyticsProcessor({
   source,
   clickhouse,
   database,
@@ -280,11 +402,7 @@ export function createAnalyticsHost({
     },
     async replay(name) {
       entry(name);
-      throw new NovaCronError(
-        'NC_VALIDATION',
-        `${ANALYTICS} is not replayed into a new generation: rebuild it by dropping its ClickHouse database (${database}); the next start recreates it and refills it from the log`,
-        { details: { projection: ANALYTICS } },
-      );
+      throw noReplay(database);
     },
   };
 }

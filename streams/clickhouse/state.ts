@@ -129,6 +129,20 @@ export async function migrateStateTables(clickhouse: ClickHouse, database: strin
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
+/** `processor`'s checkpoint as ClickHouse holds it now (0 before its first commit); fails while the store's tables do not exist yet. */
+export async function readCheckpoint(clickhouse: ClickHouse, database: string, processor: string): Promise<number> {
+  const [row] = await clickhouse.query<{ position: string | number }>(
+    `SELECT max(position) AS position FROM ${sqlIdentifier(database)}.${CHECKPOINT_TABLE} WHERE processor = ${sqlString(processor)}`,
+  );
+  return Number(row?.position ?? 0);
+}
+
+/** How many events `processor` has parked, as ClickHouse holds it now. */
+export async function countParked(clickhouse: ClickHouse, database: string, processor: string): Promise<number> {
+  const [row] = await clickhouse.query<{ n: string }>(`SELECT uniqExact(position) AS n FROM ${sqlIdentifier(database)}.${PARKED_TABLE} WHERE processor = ${sqlString(processor)}`);
+  return Number(row?.n ?? 0);
+}
+
 export function openClickHouseStateStore({
   clickhouse,
   database,
@@ -188,10 +202,7 @@ export function openClickHouseStateStore({
   }
 
   async function current(): Promise<number> {
-    if (position === null) {
-      const [row] = await clickhouse.query<{ position: string | number }>(`SELECT max(position) AS position FROM ${db}.${CHECKPOINT_TABLE} WHERE processor = ${name}`);
-      position = Number(row?.position ?? 0);
-    }
+    position ??= await readCheckpoint(clickhouse, database, processor);
     return position;
   }
 
@@ -283,10 +294,7 @@ export function openClickHouseStateStore({
         parkedAt: new Date(Number(r.parked_at) * 1000).toISOString(),
       }));
     },
-    async parkedCount() {
-      const [row] = await clickhouse.query<{ n: string }>(`SELECT uniqExact(position) AS n FROM ${db}.${PARKED_TABLE} WHERE processor = ${name}`);
-      return Number(row?.n ?? 0);
-    },
+    parkedCount: () => countParked(clickhouse, database, processor),
     async close() {
       await compactor.close();
       cache.clear();

@@ -53,7 +53,7 @@ export const errorCatalog = {
   NC_RELAY_RUNNING: { status: 500, summary: 'Another relay already publishes this event store (its PID is in <data dir>/relay.<prefix>.lock); run one relay per event store.' },
   // ClickHouse (streams/clickhouse): the analytics projection's store.
   NC_CLICKHOUSE_UNAVAILABLE: { status: 503, summary: 'ClickHouse could not be reached or failed a statement; the analytics processor retries with backoff and shows the error in its status.' },
-  NC_ANALYTICS_DISABLED: { status: 404, summary: 'The analytics routes read ClickHouse, and this instance has none: set NOVACRON_CLICKHOUSE_URL (the analytics projection then runs in it).' },
+  NC_ANALYTICS_DISABLED: { status: 404, summary: 'The analytics routes read ClickHouse, and this instance has none: set NOVACRON_CLICKHOUSE_URL (`npm start` then runs the analytics projection too; `--role api` only reads it).' },
 } as const satisfies Record<string, { status: number; summary: string }>;
 
 export type ErrorCode = keyof typeof errorCatalog;
