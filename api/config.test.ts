@@ -25,6 +25,7 @@ describe('loadConfig', () => {
       kafkaProcessors: [],
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },
+      feed: { heartbeatMs: 15_000 },
     });
   });
 
@@ -77,5 +78,12 @@ describe('withoutCredentials', () => {
     ['redis://:secret@127.0.0.1:6379', 'redis://***@127.0.0.1:6379'],
   ])('%s → %s', (url, printed) => {
     expect(withoutCredentials(url)).toBe(printed);
+  });
+});
+
+describe('the event feed setting', () => {
+  it('is read and checked with the others', () => {
+    expect(loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '250' }).feed).toEqual({ heartbeatMs: 250 });
+    expect(() => loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '5' })).toThrow(/NOVACRON_FEED_HEARTBEAT_MS/);
   });
 });

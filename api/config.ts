@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { DEFAULT_HYBRID_WEIGHTS, DEFAULT_MIN_HEADROOM, type HybridWeights, type LatencyMatrix } from '../projections/routing/model/index.ts';
 import { DEFAULT_REDIS_PREFIX, REDIS_PREFIX_PATTERN } from '../projections/cache-invalidation/redis-protocol.ts';
 import { IDENTIFIER_PATTERN } from '../streams/clickhouse/escape.ts';
+import { loadFeedSettings, type FeedSettings } from '../connectors/feed/settings.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
 import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, type KafkaSettings } from '../streams/kafka/settings.ts';
 
@@ -57,6 +58,8 @@ export interface Config {
   clickhouse: ClickHouseSettings;
   /** NOVACRON_REDIS_URL, NOVACRON_REDIS_PREFIX, NOVACRON_REDIS_TIMEOUT_MS, NOVACRON_CACHE_L2_TTL_SECONDS: the cache layer's scale-out. */
   redis: RedisSettings;
+  /** The event feed (GET /v1/events): NOVACRON_FEED_HEARTBEAT_MS. */
+  feed: FeedSettings;
 }
 
 export interface RedisSettings {
@@ -102,6 +105,7 @@ export function loadConfig(env: Env = process.env): Config {
     esdbUrl: esdbUrl(env, 'NOVACRON_ESDB_URL'),
     clickhouse: clickhouseSettings(env),
     redis: redisSettings(env),
+    feed: loadFeedSettings(env),
   };
 }
 

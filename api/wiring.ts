@@ -2,7 +2,6 @@ import fp from 'fastify-plugin';
 import { createFleetService } from '../commands/fleet/service.ts';
 import { createRunner } from '../commands/fleet/runner.ts';
 import { createReservationSweeper } from '../commands/fleet/sweeper.ts';
-import { loadFeedSettings } from '../connectors/feed/index.ts';
 import { createRelayFromSettings, registerRelayMetrics } from '../connectors/relay/index.ts';
 import type { FleetHooks } from '../commands/fleet/runner.ts';
 import { createShortfallWatch } from '../projections/capacity-forecast/shortfall-watch.ts';
@@ -69,8 +68,6 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
     onError: (error, where) => logForecastError(error, where),
   });
 
-  // NOVACRON_FEED_HEARTBEAT_MS, read (and checked) at start like the settings of Config.
-  const feedSettings = loadFeedSettings(process.env);
   // The relay (connectors/relay) publishes the log to Kafka beside the API; it logs through the app's logger once there is one.
   let relayLog: (level: 'info' | 'warn' | 'error', fields: object, message: string) => void = () => undefined;
   const relay = withRelay
@@ -128,7 +125,7 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), analyticsQueries({ projections: platform.projections }), eventFeed({ store, catalog: platform.catalog, ...feedSettings })],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), analyticsQueries({ projections: platform.projections }), eventFeed({ store, catalog: platform.catalog, ...config.feed })],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);
