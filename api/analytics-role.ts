@@ -27,6 +27,7 @@ import { consoleLog, type Log } from '../streams/kafka/index.ts';
 import type { ProjectionHost, ProjectionStatus } from '../streams/processing/projection-host.ts';
 import { openAnalyticsHost } from './analytics.ts';
 import { withoutCredentials, type Config } from './config.ts';
+import { listen } from './http/listen.ts';
 
 export interface RunningAnalytics {
   host: ProjectionHost;
@@ -128,14 +129,7 @@ export async function startAnalyticsProcessor(config: Config, { log = consoleLog
   });
   try {
     await host.start();
-    const url = await new Promise<string>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(config.port, config.host, () => {
-        const address = server.address();
-        const at = typeof address === 'object' && address ? address : { address: config.host, port: config.port };
-        resolve(`http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}`);
-      });
-    });
+    const url = await listen(server, config.host, config.port);
     let closed: Promise<void> | undefined;
     return {
       host,

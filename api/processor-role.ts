@@ -5,7 +5,7 @@
  * the API reads. No HTTP API: only GET /healthz and GET /metrics on
  * NOVACRON_HOST:NOVACRON_PORT (0 picks a free port).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { invalidateOnStreamCommit } from '../projections/cache-invalidation/index.ts';
@@ -20,6 +20,7 @@ import { withoutCredentials, type Config } from './config.ts';
 import { openKafkaProjections, requireKafka } from './kafka-projections.ts';
 import { registerInvalidationMetrics } from './metrics/invalidation-metrics.ts';
 import { openRedisCache } from './redis-cache.ts';
+import { listen } from './http/listen.ts';
 
 export interface RunningProcessors {
   host: KafkaProjectionHost;
@@ -87,16 +88,6 @@ function processorMetrics(host: () => KafkaProjectionHost) {
   return { registry, events, fenced };
 }
 
-function listen(server: Server, host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
-      const address = server.address();
-      const at = typeof address === 'object' && address ? address : { address: host, port };
-      resolve(`http://${at.address.includes(':') ? `[${at.address}]` : at.address}:${at.port}`);
-    });
-  });
-}
 
 export async function startProcessors(config: Config, names: readonly string[], { log = consoleLog }: { log?: Log } = {}): Promise<RunningProcessors> {
   requireKafka(config, '--role processor');

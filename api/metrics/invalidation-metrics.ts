@@ -7,6 +7,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { RedisInvalidationBus } from '../../projections/cache-invalidation/index.ts';
+import { followTotals } from '../../streams/metrics/totals.ts';
 
 export function registerInvalidationMetrics(registry: Registry, bus: RedisInvalidationBus): void {
   new Gauge({
@@ -18,15 +19,7 @@ export function registerInvalidationMetrics(registry: Registry, bus: RedisInvali
     },
   });
   // Counters follow the bus's own totals: each scrape adds what happened since the last.
-  const exported = new Map<string, number>();
-  const catchUp = (counter: Counter<string>, key: string, total: number, labels?: Record<string, string>) => {
-    const delta = total - (exported.get(key) ?? 0);
-    if (delta > 0) {
-      if (labels) counter.inc(labels, delta);
-      else counter.inc(delta);
-      exported.set(key, total);
-    }
-  };
+  const catchUp = followTotals();
   new Counter({
     name: 'novacron_invalidation_messages_total',
     help: 'Messages of the Redis invalidation channel: published (by this process), delivered (from other processes to this one’s cache) or ignored (not an invalidation).',

@@ -6,6 +6,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Relay } from './relay.ts';
+import { followTotals } from '../../streams/metrics/totals.ts';
 
 export function registerRelayMetrics(registry: Registry, relay: Relay): void {
   const status = () => relay.status();
@@ -34,15 +35,7 @@ export function registerRelayMetrics(registry: Registry, relay: Relay): void {
     },
   });
   // Counters follow the relay's own totals: each scrape adds what happened since the last.
-  const exported = new Map<string, number>();
-  const catchUp = (counter: Counter<string>, key: string, total: number, labels?: Record<string, string>) => {
-    const delta = total - (exported.get(key) ?? 0);
-    if (delta > 0) {
-      if (labels) counter.inc(labels, delta);
-      else counter.inc(delta);
-      exported.set(key, total);
-    }
-  };
+  const catchUp = followTotals();
   new Counter({
     name: 'novacron_relay_events_total',
     help: 'Events the relay published, by topic.',
