@@ -16,6 +16,7 @@ import { apiKeyRoutes } from './auth/api-key-routes.ts';
 import { createApiKeyStore } from './auth/api-keys.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
 import { auth } from './auth/plugin.ts';
+import { rateLimit } from './rate-limit.ts';
 import type { Config } from './config.ts';
 import { CORRELATION_HEADER, correlationId } from './http/correlation.ts';
 import { clientErrorHandler, errorHandling, frameworkErrors } from './http/error-handling.ts';
@@ -115,6 +116,7 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
   app.register(errorHandling);
   app.register(openApi, { version: packageJson.version });
   app.register(auth, { secret, apiKeys });
+  app.register(rateLimit, { settings: config.rateLimit, redis: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix } });
   app.register(idempotency, { store: idempotencyStore, now });
   app.register(opsRoutes, { store: platform.store, metrics });
   app.register(apiKeyRoutes, { apiKeys, tenantExists });

@@ -26,6 +26,7 @@ describe('loadConfig', () => {
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },
       feed: { heartbeatMs: 15_000 },
+      rateLimit: { max: 6_000, windowMs: 60_000 },
     });
   });
 

@@ -60,6 +60,8 @@ export interface Config {
   redis: RedisSettings;
   /** The event feed (GET /v1/events): NOVACRON_FEED_HEARTBEAT_MS. */
   feed: FeedSettings;
+  /** NOVACRON_RATE_LIMIT_MAX requests per NOVACRON_RATE_LIMIT_WINDOW_MS per tenant, operator or address (max 0: off). */
+  rateLimit: { max: number; windowMs: number };
 }
 
 export interface RedisSettings {
@@ -106,6 +108,10 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouse: clickhouseSettings(env),
     redis: redisSettings(env),
     feed: loadFeedSettings(env),
+    rateLimit: {
+      max: integer(env, 'NOVACRON_RATE_LIMIT_MAX', { min: 0, max: 1_000_000_000 }, 6_000),
+      windowMs: integer(env, 'NOVACRON_RATE_LIMIT_WINDOW_MS', { min: 100, max: 86_400_000 }, 60_000),
+    },
   };
 }
 
