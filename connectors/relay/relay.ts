@@ -6,12 +6,17 @@
  *
  * Events are read as stored (`raw: true`): personal fields travel encrypted.
  * One batch is in flight at a time (what the subscription has buffered, up to
- * `maxBatch` events and about `maxBatchBytes`), sent with an idempotent
- * producer, acks from all in-sync replicas. A failed send is treated as a
- * crash: the producer is dropped and the relay resumes from Kafka after a
- * backoff, so a partly written batch is completed, never repeated.
+ * `maxBatch` events and about `maxBatchBytes`), sent as one Kafka transaction
+ * (its chunks, then a commit) by a transactional producer with a stable
+ * transactional.id (`<topicPrefix>.relay`), acks from all in-sync replicas.
+ * A failed send is treated as a crash: the producer is dropped and the relay
+ * resumes from Kafka after a backoff. Each session first fences the previous
+ * one (InitProducerId bumps the producer epoch: the old producer can no longer
+ * write or commit, and its open transaction is aborted) and only then reads
+ * the tails, so a request of an earlier session that lands late (a timed-out
+ * send, a killed process) can never add records after them.
  */
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../../streams/eventstore/index.ts';
 import {
@@ -87,6 +92,9 @@ export interface Relay {
   status(): Promise<RelayStatus>;
 }
 
+/** The relay's transactional.id: stable per topic prefix (one relay per event store and prefix, see lock.ts). */
+export const relayTransactionalId = (topicPrefix: string): string => `${topicPrefix}.relay`;
+
 const describe = (error: unknown): { code: string; message: string } => ({
   code: (error as { code?: unknown } | null)?.code !== undefined ? String((error as { code: unknown }).code) : error instanceof Error ? error.name : 'Error',
   message: error instanceof Error ? error.message : String(error),
@@ -112,6 +120,7 @@ export function createRelay({
   if (!(initialMs > 0 && maxMs >= initialMs)) throw new RangeError('createRelay: backoff needs 0 < initialMs ≤ maxMs');
 
   const serde = createEventSerde({ schemas, topicPrefix });
+  const transactionalId = relayTransactionalId(topicPrefix);
   const topics = topicNames(topicPrefix);
   let state: RelayState = 'idle';
   let published = 0;
@@ -168,7 +177,7 @@ export function createRelay({
     }
   }
 
-  async function send(producer: Producer, records: EncodedEvent[], partitions: readonly number[]): Promise<void> {
+  async function send(producer: Transaction, records: EncodedEvent[], partitions: readonly number[]): Promise<void> {
     const byTopic = new Map<string, Message[]>();
     records.forEach((record, i) => {
       let messages = byTopic.get(record.topic);
@@ -215,12 +224,33 @@ export function createRelay({
     return { first: (batch[0] as RecordedEvent).position, last: (batch[batch.length - 1] as RecordedEvent).position, skipped, chunks };
   }
 
-  /** Sends a prepared batch, chunk after chunk, each acknowledged before the next. */
+  /**
+   * Sends a prepared batch as one transaction: chunk after chunk, each
+   * acknowledged before the next, then the commit. On a failure the
+   * transaction is aborted if that can be done quickly; otherwise the next
+   * session's fence aborts it.
+   */
   async function publish(producer: Producer, prepared: Prepared): Promise<void> {
     let count = 0;
-    for (const { records, partitions } of prepared.chunks) {
-      await send(producer, records, partitions);
-      count += records.length;
+    if (prepared.chunks.length > 0) {
+      const transaction = await talking('beginning a transaction', () => producer.transaction());
+      try {
+        for (const { records, partitions } of prepared.chunks) {
+          await send(transaction, records, partitions);
+          count += records.length;
+        }
+        await talking('committing a batch to Kafka', () => transaction.commit());
+      } catch (error) {
+        if (transaction.isActive()) {
+          let timer: NodeJS.Timeout | undefined;
+          await Promise.race([
+            transaction.abort().catch(() => undefined),
+            new Promise<void>((resolve) => (timer = setTimeout(resolve, 5_000))),
+          ]);
+          clearTimeout(timer);
+        }
+        throw error;
+      }
     }
     published = Math.max(published, prepared.last);
     batches++;
@@ -232,11 +262,15 @@ export function createRelay({
   async function session(): Promise<void> {
     state = 'resuming';
     const producer = kafka.producer({
+      transactionalId,
+      transactionTimeout: 60_000,
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       createPartitioner: Partitioners.DefaultPartitioner,
-      retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 5_000 },
+      // Short first retries: right after a commit the coordinator answers the next
+      // transaction's AddPartitionsToTxn with CONCURRENT_TRANSACTIONS until the markers are written.
+      retry: { retries: 12, initialRetryTime: 10, maxRetryTime: 5_000 },
     });
     // While a batch is in flight the next one is read and encoded; it is sent
     // only once the one in flight is acknowledged (one batch in flight at a time).
@@ -244,11 +278,20 @@ export function createRelay({
     let mine: Subscription | null = null;
     try {
       const partitionsOf = await partitionCounts(); // first: a missing topic is a clear error, not a retry
-      const [, , tails] = await Promise.all([
-        talking('connecting the producer', () => producer.connect()),
+      // Fence before reading the tails: kafkajs' producer.connect() does not (it takes a
+      // plain idempotent producer id); the first transaction() sends InitProducerId with the
+      // transactional.id, which bumps the epoch, fences the previous session's producer and
+      // aborts its open transaction (returning once the abort markers are written). The
+      // empty transaction is ended at once, without a request.
+      await Promise.all([
+        (async () => {
+          await talking('connecting the producer', () => producer.connect());
+          const fence = await talking('fencing the previous relay session (InitProducerId)', () => producer.transaction());
+          await talking('fencing the previous relay session (InitProducerId)', () => fence.abort());
+        })(),
         schemas.registerAll(topicPrefix),
-        readTails(kafka, topics, { groupPrefix: `${topicPrefix}.relay.tails` }),
       ]);
+      const tails = await readTails(kafka, topics, { groupPrefix: `${topicPrefix}.relay.tails` });
       let plan: ResumePlan | null = planResume(tails);
       await checkSameLog(plan);
       const afterPosition = await resumeAfter(store, plan.highest);

@@ -32,14 +32,18 @@
  * Kafka itself. The window is counted in events, not positions, because
  * positions may have gaps (EventStoreDB's are log offsets).
  *
+ * Transactions (relay.ts) make it stricter still: each batch is one
+ * transaction, so a batch is in Kafka whole or not at all for read_committed
+ * readers, and "last(p)" is the last *committed* record of p (readTails skips
+ * transaction markers and aborted records).
+ *
  * What this assumes: one relay per event store and topic prefix (a lock file
  * guards against a second on the same machine), topics written by nobody else,
- * partition counts that do not change (init refuses a mismatch), and that a
- * write of the previous relay is in Kafka or lost for good by the time the next
- * one reads the tails: a request the broker had already taken in when the old
- * process died is appended within milliseconds, and the next relay reads the
- * tails only after it started and connected (around a second or more), after a
- * failed send only after a backoff.
+ * and partition counts that do not change (init refuses a mismatch). A write of
+ * a previous session cannot land after the tails are read: every session
+ * fences the previous one first (InitProducerId with the same transactional.id
+ * bumps the epoch; the old producer's late requests are refused and its open
+ * transaction is aborted) and reads the tails only then.
  */
 import type { EventStore } from '../../streams/eventstore/index.ts';
 import type { PartitionTail } from '../../streams/kafka/index.ts';

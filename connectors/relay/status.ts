@@ -10,6 +10,7 @@ export interface TopicStatus {
   topic: string;
   /** null when the topic does not exist. */
   partitions: number | null;
+  /** Offsets its partitions span (high − low): records, and the relay's transaction markers and aborted records. */
   records: number;
   /** Highest position among the last records of its partitions (0 if empty). */
   lastPosition: number;

@@ -43,6 +43,11 @@ export function createKafkaClient({ brokers, clientId = 'novacron', log = silent
         // handled as a crash (new producer, resume from what Kafka holds), which keeps
         // exactly-once without relying on one producer session. kafkajs warns regardless.
         if (message.startsWith('Limiting retries for the idempotent producer')) return;
+        // Right after a commit the coordinator answers the next transaction's first request with
+        // CONCURRENT_TRANSACTIONS until the commit's markers are written; kafkajs retries it (and
+        // logs it as an error).
+        const text = `${message} ${String((fields as { error?: unknown }).error ?? '')}`;
+        if (text.includes('another concurrent operation on the same transaction')) return;
         const line = { component: 'kafkajs', namespace, ...fields };
         if (level <= kafkaLogLevel.ERROR) log.error(line, message);
         else log.warn(line, message);

@@ -6,7 +6,7 @@
  * own topics and subjects.
  */
 import { randomBytes } from 'node:crypto';
-import type { Kafka } from 'kafkajs';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import { topicNames } from './topics.ts';
 
 const REQUIRE = process.env['NOVACRON_REQUIRE_INFRA'] === '1';
@@ -52,4 +52,61 @@ export async function dropTopics(kafka: Kafka, prefix: string): Promise<void> {
   } finally {
     await admin.disconnect();
   }
+}
+
+export interface CommittedRecord {
+  topic: string;
+  partition: number;
+  message: KafkaMessage;
+}
+
+/**
+ * Every committed record of the topics (isolation read_committed: no aborted
+ * records, no transaction markers), read from the start up to each partition's
+ * end as it is now (the last stable offset). Offsets count markers and aborted
+ * records too, so high − low is no record count on topics written in transactions.
+ */
+export async function readCommitted(kafka: Kafka, topics: readonly string[], timeoutMs = 60_000): Promise<CommittedRecord[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = new Map<string, number>();
+  try {
+    for (const topic of topics) for (const { partition, low, high } of await admin.fetchTopicOffsets(topic)) if (Number(high) > Number(low)) ends.set(`${topic}\u0000${partition}`, Number(high));
+  } finally {
+    await admin.disconnect();
+  }
+  const records: CommittedRecord[] = [];
+  if (ends.size === 0) return records;
+  const consumer = kafka.consumer({ groupId: `verify.${randomBytes(6).toString('hex')}`, readUncommitted: false, maxWaitTimeInMs: 100 });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topics: [...new Set([...ends.keys()].map((k) => k.split('\u0000')[0] as string))], fromBeginning: true });
+    await new Promise<void>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error(`readCommitted: ${ends.size} partition(s) not read to their end within ${timeoutMs} ms`)), timeoutMs);
+      consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+        const k = `${payload.topic}\u0000${payload.partition}`;
+        const end = ends.get(k);
+        if (end !== undefined && payload.lastOffset !== null && Number(payload.lastOffset) >= end - 1) {
+          ends.delete(k);
+          if (ends.size === 0) resolve();
+        }
+      });
+      consumer.on(consumer.events.CRASH, ({ payload }) => reject(payload.error));
+      consumer
+        .run({
+          autoCommit: false,
+          eachBatch: async ({ batch }) => {
+            const end = ends.get(`${batch.topic}\u0000${batch.partition}`);
+            if (end === undefined) return;
+            for (const message of batch.messages) if (Number(message.offset) < end) records.push({ topic: batch.topic, partition: batch.partition, message });
+          },
+        })
+        .catch(reject);
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+    await consumer.disconnect().catch(() => undefined);
+  }
+  return records;
 }

@@ -37,10 +37,12 @@ export interface KafkaRunnerOptions {
 }
 
 /**
- * Counted in messages, summed over partitions: `head` is Σ of the high
- * watermarks (messages in the topics), `checkpoint` is head − lag (messages
- * applied or skipped), `lag` head − checkpoint; `processed` counts the events
- * this instance applied (or skipped) since start.
+ * Counted in offsets, summed over partitions: `head` is Σ of the high
+ * watermarks, `checkpoint` is head − lag (offsets applied or skipped), `lag`
+ * head − checkpoint. Offsets are not events: the relay writes in transactions,
+ * so they also count transaction markers (one per transaction and partition)
+ * and aborted records. `processed` counts the events this instance applied
+ * (or skipped) since start.
  */
 export interface KafkaProcessorStatus extends ProcessorStatus {
   /** Batches this instance dropped because another instance had applied their partition first. */
