@@ -126,16 +126,21 @@ function redisSettings(env: Env): RedisSettings {
   };
 }
 
+/** An optional URL setting: its trimmed value (undefined when unset or blank) and the URL it parses to (undefined when it does not). */
+function urlSetting(env: Env, name: string): { value: string | undefined; url: URL | undefined } {
+  const value = optional(env, name)?.trim();
+  if (value === undefined || value === '') return { value: undefined, url: undefined };
+  try {
+    return { value, url: new URL(value) };
+  } catch {
+    return { value, url: undefined };
+  }
+}
+
 /** `redis://[[user]:password@]host[:port][/db]` or `rediss://…` (TLS). */
 function redisUrl(env: Env, name: string): string | undefined {
-  const value = optional(env, name)?.trim();
-  if (value === undefined || value === '') return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
+  const { value, url } = urlSetting(env, name);
+  if (value === undefined) return undefined;
   const db = url?.pathname.replace(/^\//, '') ?? '';
   if (url === undefined || (url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '' || !/^\d{0,2}$/.test(db) || url.hash !== '') {
     // The value may hold a password: name the expected shape, not the value.
@@ -154,14 +159,8 @@ function clickhouseSettings(env: Env): ClickHouseSettings {
 
 /** `http(s)://[user:password@]host:port`: no path (the database is NOVACRON_CLICKHOUSE_DATABASE), no query. */
 function clickhouseUrl(env: Env, name: string): string | undefined {
-  const value = optional(env, name)?.trim();
-  if (value === undefined || value === '') return undefined;
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    url = undefined;
-  }
+  const { value, url } = urlSetting(env, name);
+  if (value === undefined) return undefined;
   if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '' || !['', '/'].includes(url.pathname) || url.search !== '' || url.hash !== '') {
     // The value may hold a password: name the expected shape, not the value.
     throw invalid(name, 'must be a ClickHouse HTTP URL such as http://127.0.0.1:8123 or https://user:password@clickhouse:8443 (no path: the database is NOVACRON_CLICKHOUSE_DATABASE)');

@@ -23,7 +23,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Partitioners, type Kafka, type Message } from 'kafkajs';
+import { Partitioners, type Message } from 'kafkajs';
 import { createRelay } from '../connectors/relay/relay.ts';
 import { createRoutingProjection } from '../projections/routing/index.ts';
 import { createEventCodec, defaultCatalog } from '../streams/catalog/index.ts';
@@ -38,11 +38,11 @@ import {
   createSchemaRegistry,
   ensureTopics,
   partitionOf,
-  topicNames,
   type EncodedEvent,
 } from '../streams/kafka/index.ts';
 import { createKafkaEventDecoder } from '../streams/processing/kafka/decoder.ts';
 import { createKafkaProjectionHost } from '../streams/processing/kafka/host.ts';
+import { dropTopics } from '../streams/kafka/testing.ts';
 import { writeFleetLog } from './fleet-log.ts';
 
 const need = (name: string): string => {
@@ -79,17 +79,6 @@ async function until(what: string, done: () => Promise<boolean>, timeoutMs = 600
   }
 }
 
-async function dropPrefix(kafka: Kafka, prefix: string): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const topics = topicNames(prefix).filter((t) => existing.has(t));
-    if (topics.length > 0) await admin.deleteTopics({ topics });
-  } finally {
-    await admin.disconnect();
-  }
-}
 
 const kafka = createKafkaClient({ brokers, clientId: 'novacron-bench-kafka' });
 const catalog = defaultCatalog();
@@ -266,6 +255,6 @@ try {
 } finally {
   for (const close of closers.reverse()) await close().catch(() => undefined);
   keys.close();
-  for (const prefix of [relayPrefix, rawPrefix, latencyPrefix]) await dropPrefix(kafka, prefix).catch((error: unknown) => console.error(`could not delete the topics of ${prefix}: ${String(error)}`));
+  for (const prefix of [relayPrefix, rawPrefix, latencyPrefix]) await dropTopics(kafka, prefix).catch((error: unknown) => console.error(`could not delete the topics of ${prefix}: ${String(error)}`));
   rmSync(dir, { recursive: true, force: true });
 }

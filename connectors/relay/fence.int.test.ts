@@ -24,7 +24,7 @@ import {
   readTails,
   topicNames,
 } from '../../streams/kafka/index.ts';
-import { dropTopics, kafkaInfra, readCommitted, uniquePrefix } from '../../streams/kafka/testing.ts';
+import { dropTopics, kafkaInfra, readCommitted, uniquePrefix, waitUntil } from '../../streams/kafka/testing.ts';
 import { createRelay, relayTransactionalId } from './relay.ts';
 
 const infra = kafkaInfra();
@@ -32,16 +32,6 @@ const dir = mkdtempSync(join(tmpdir(), 'novacron-fence-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const event = (type: keyof typeof samples): NewEvent => ({ type, data: samples[type], metadata: { tenantId: 't1', actor: 'operator:test' } });
-
-async function waitUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 async function offsetSpan(kafka: Kafka, topics: readonly string[]): Promise<number> {
   const admin = kafka.admin();
@@ -74,7 +64,7 @@ describe.runIf(infra.run)('relay transactions (Kafka + schema registry)', () => 
     // A first relay publishes the first 100 events, and stops.
     const first = createRelay({ store, kafka: kafka(), schemas, topicPrefix: prefix, backoff: { initialMs: 50, maxMs: 200 } });
     await first.start();
-    await waitUntil('the first 100 events', () => first.status(), (s) => s.published === 100);
+    await waitUntil('the first 100 events', () => first.status(), (s) => s.published === 100, 30_000);
     await first.stop();
 
     // More events; a zombie session (the relay's transactional.id) begins a transaction and
@@ -126,11 +116,11 @@ describe.runIf(infra.run)('relay transactions (Kafka + schema registry)', () => 
     } as unknown as Kafka;
     const relay = createRelay({ store, kafka: hooked, schemas, topicPrefix: prefix, backoff: { initialMs: 50, maxMs: 200 } });
     await relay.start();
-    const status = await waitUntil('all 500 events', () => relay.status(), (s) => s.published === 500);
+    const status = await waitUntil('all 500 events', () => relay.status(), (s) => s.published === 500, 30_000);
     expect(status.lastError).toBeNull();
     // Events appended while it runs go out too, after the fence.
     await append(500, 600);
-    await waitUntil('all 600 events', () => relay.status(), (s) => s.published === 600);
+    await waitUntil('all 600 events', () => relay.status(), (s) => s.published === 600, 30_000);
 
     // The zombie is fenced: its commit failed, and its records stay aborted.
     expect(zombieCommit).not.toBeNull();

@@ -14,7 +14,7 @@ import { isNovaCronError } from '../../streams/errors/index.ts';
 import type { EventStore, NewEvent } from '../../streams/eventstore/index.ts';
 import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
 import { createKafkaClient, createRegistrySchemas, createSchemaRegistry, ensureTopics, headerOf, partitionOf, topicNames } from '../../streams/kafka/index.ts';
-import { dropTopics, kafkaInfra, readCommitted, uniquePrefix } from '../../streams/kafka/testing.ts';
+import { dropTopics, kafkaInfra, readCommitted, uniquePrefix, waitUntil } from '../../streams/kafka/testing.ts';
 import { registerRelayMetrics } from './metrics.ts';
 import { createRelay, type Relay } from './relay.ts';
 
@@ -29,16 +29,6 @@ function openStore(name: string) {
 }
 
 const event = (type: keyof typeof samples, tenantId: string | null = 't1'): NewEvent => ({ type, data: samples[type], metadata: { tenantId, actor: 'operator:test' } });
-
-async function waitUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Every record of the topics, read from the start until `count` arrived. */
 async function consumeAll(kafka: Kafka, topics: string[], count: number): Promise<{ topic: string; partition: number; message: KafkaMessage }[]> {

@@ -1,7 +1,7 @@
 /** Reads of the analytics tables: one row per key (FINAL), instants as ISO strings, numbers as numbers. */
 import type { ClickHouse } from '../../streams/clickhouse/client.ts';
 import { sqlIdentifier, sqlInteger, sqlString } from '../../streams/clickhouse/escape.ts';
-import type { VmIntervalState } from './model.ts';
+import type { SeriesTrack, VmIntervalState } from './model.ts';
 import { vmHoursSql, type VmHoursFilter } from './tables.ts';
 
 /** VM-hours of a tenant or a region over a whole range. */
@@ -42,17 +42,10 @@ export interface VmInterval {
   endedBy: string;
 }
 
-export interface CapacityHour {
+/** One hour of a capacity series (clusterId '' for the whole region). */
+export interface CapacityHour extends SeriesTrack {
   /** ISO start of the hour. */
   hour: string;
-  regionId: string;
-  /** '' for the whole region. */
-  clusterId: string;
-  allocatedVcpus: number;
-  allocatedMemoryMiB: number;
-  capacityVcpus: number;
-  capacityMemoryMiB: number;
-  nodes: number;
 }
 
 const iso = (seconds: number | string): string => new Date(Number(seconds) * 1000).toISOString();

@@ -110,3 +110,14 @@ export async function readCommitted(kafka: Kafka, topics: readonly string[], tim
   }
   return records;
 }
+
+/** Reads until `done` holds (every 20 ms), then returns what was read; throws naming `what` and the last value after `timeoutMs`. */
+export async function waitUntil<T>(what: string, read: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (done(value)) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

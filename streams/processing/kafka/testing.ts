@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { samples } from '../../catalog/fixtures.ts';
 import type { NewEvent } from '../../eventstore/index.ts';
+import { mulberry32 } from '../../../projections/capacity-forecast/model/prng.ts';
 import type { SqliteProjection } from '../projection.ts';
 
 /** JSON with object keys sorted, so equal data hashes equally whatever the decoder's key order. */
@@ -57,18 +58,6 @@ export function dumpTables(db: Database.Database): Record<string, string[]> {
   return dump;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface Append {
   streamId: string;
   events: NewEvent[];
@@ -83,7 +72,7 @@ export interface Append {
  * across regions, deleted with their capacity released.
  */
 export function fleetWorkload({ seed = 7, regions = 6, clustersPerRegion = 2, nodes = 60, tenants = 40, vms = 600 } = {}): { setup: Append[]; vms: Append[] } {
-  const random = prng(seed);
+  const random = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const meta = (tenantId: string | null) => ({ metadata: { tenantId, actor: 'system:test' } });
   const setup: Append[] = [];
