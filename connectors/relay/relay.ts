@@ -15,6 +15,12 @@
  * write or commit, and its open transaction is aborted) and only then reads
  * the tails, so a request of an earlier session that lands late (a timed-out
  * send, a killed process) can never add records after them.
+ *
+ * The schema registry is needed only at a session's start: the schemas are
+ * registered (or looked up) and every id is checked to resolve to the schema it
+ * stands for; records are then encoded locally. A registry that is down is
+ * NC_KAFKA_UNAVAILABLE (retried with backoff); an id that resolves to another
+ * schema is NC_SCHEMA_MISMATCH, and the relay refuses to run.
  */
 import { Partitioners, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
 import { NovaCronError } from '../../streams/errors/index.ts';
@@ -289,7 +295,9 @@ export function createRelay({
           const fence = await talking('fencing the previous relay session (InitProducerId)', () => producer.transaction());
           await talking('fencing the previous relay session (InitProducerId)', () => fence.abort());
         })(),
-        schemas.registerAll(topicPrefix),
+        // Every id this session will write must stand for its schema (NC_SCHEMA_MISMATCH otherwise:
+        // a registry that lost its schemas); asked afresh each session, the ids cached included.
+        (async () => schemas.verify(await schemas.registerAll(topicPrefix)))(),
       ]);
       const tails = await readTails(kafka, topics, { groupPrefix: `${topicPrefix}.relay.tails` });
       let plan: ResumePlan | null = planResume(tails);

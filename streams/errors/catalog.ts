@@ -50,6 +50,7 @@ export const errorCatalog = {
   NC_KAFKA_UNAVAILABLE: { status: 503, summary: 'Kafka or the schema registry could not be reached or failed a request; the relay retries with backoff.' },
   NC_KAFKA_TOPIC_MISMATCH: { status: 500, summary: 'A NovaCron topic is missing, or exists with other partitions or replication factor than configured; the message names the topic.' },
   NC_SCHEMA_INCOMPATIBLE: { status: 500, summary: "The schema registry refused an event schema as not BACKWARD compatible with its subject's versions; the message names the schema and subject." },
+  NC_SCHEMA_MISMATCH: { status: 500, summary: "A schema id resolves to another schema than the one it stands for: a Kafka record whose writer schema is not the type its `type` header names (or not under its topic's subject) is parked, not applied; the relay refuses to start on such an id (a registry that lost its schemas)." },
   NC_RELAY_DIVERGED: { status: 500, summary: 'The Kafka topics hold an event the event store does not (topics of another store, or a store restored from an older backup); the relay stops rather than skip or duplicate.' },
   NC_RELAY_RUNNING: { status: 500, summary: 'Another relay already publishes this event store (its PID is in <data dir>/relay.<prefix>.lock); run one relay per event store.' },
   // ClickHouse (streams/clickhouse): the analytics projection's store.

@@ -9,11 +9,14 @@
  */
 import { relative } from 'node:path';
 import { SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avsc from 'avsc';
 import type { Catalog } from '../catalog/index.ts';
 import { EVENT_NAMESPACE } from '../catalog/index.ts';
 import { NovaCronError } from '../errors/index.ts';
 import { kafkaUnavailable } from './client.ts';
 import { subjectOf, TOPIC_EVENT_TYPES, TOPIC_KEYS, topicName } from './topics.ts';
+
+const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 export interface RegisteredSubject {
   subject: string;
@@ -25,12 +28,51 @@ export interface RegisteredSubject {
 export interface RegistrySchemas {
   readonly registry: SchemaRegistry;
   readonly catalog: Catalog;
+  /** Base URL of the registry's Confluent API. */
+  readonly url: string;
   /** Sets BACKWARD on the subject of (topic, type) and registers every version of the type (once per process). */
   ensure(topic: string, type: string): Promise<RegisteredSubject>;
   /** Schema id of `type` at `version` on `topic`'s subject, registering the subject first if needed. */
   idOf(topic: string, type: string, version: number): Promise<number>;
   /** Ensures the subject of every event type of every topic of `prefix` (TOPIC_EVENT_TYPES). */
   registerAll(prefix: string): Promise<RegisteredSubject[]>;
+  /**
+   * Asks the registry afresh (no cache) what each id of `subjects` resolves to, and
+   * throws NC_SCHEMA_MISMATCH when one is unknown or resolves to another schema than
+   * the catalog's version it stands for (a registry that lost its schemas and gave
+   * their ids to others). Registry failures are NC_KAFKA_UNAVAILABLE (retriable).
+   */
+  verify(subjects: readonly RegisteredSubject[]): Promise<void>;
+}
+
+/** The Parsing Canonical Form of an Avro schema (names, types, fields; no doc, defaults or attributes). */
+export const canonicalSchema = (schema: unknown): string =>
+  JSON.stringify(avsc.Type.forSchema(schema as Parameters<typeof avsc.Type.forSchema>[0], { wrapUnions: 'never' }).schema());
+
+/**
+ * The schema (as JSON text) the registry holds under `id`, asked afresh; null
+ * when the registry does not know the id. Failures: NC_KAFKA_UNAVAILABLE.
+ */
+export async function fetchSchemaById(url: string, id: number): Promise<string | null> {
+  const base = url.replace(/\/+$/, '');
+  let response: Response;
+  try {
+    response = await fetch(`${base}/schemas/ids/${id}`, { headers: { Accept: CONTENT_TYPE }, signal: AbortSignal.timeout(10_000) });
+  } catch (error) {
+    throw kafkaUnavailable(error, `fetching schema ${id} from the registry`);
+  }
+  if (response.status === 404) return null;
+  if (!response.ok) {
+    throw new NovaCronError('NC_KAFKA_UNAVAILABLE', `fetching schema ${id} from the registry: it answered ${response.status}`, {
+      retriable: true,
+      details: { schemaId: id, status: response.status },
+    });
+  }
+  const body = (await response.json().catch(() => ({}))) as { schema?: unknown };
+  if (typeof body.schema !== 'string') {
+    throw new NovaCronError('NC_KAFKA_UNAVAILABLE', `fetching schema ${id} from the registry: the answer holds no schema`, { retriable: true, details: { schemaId: id } });
+  }
+  return body.schema;
 }
 
 export interface RegistrySchemasOptions {
@@ -41,8 +83,6 @@ export interface RegistrySchemasOptions {
   /** Subjects registered at the same time by registerAll. */
   concurrency?: number;
 }
-
-const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 const statusOf = (error: unknown): number | undefined => {
   const status = (error as { status?: unknown } | null)?.status;
@@ -135,9 +175,36 @@ export function createRegistrySchemas({ registry, url, catalog, concurrency = 8 
     }
   }
 
+  async function verifyOne(subject: string, type: string, version: number, id: number): Promise<void> {
+    const text = await fetchSchemaById(base, id);
+    const expected = JSON.stringify(catalog.avroType(type, version).schema());
+    let found: string | null = null;
+    let name: string | null = null;
+    if (text !== null) {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        found = canonicalSchema(parsed);
+        const n = (parsed as { name?: unknown; namespace?: unknown } | null) ?? {};
+        name = typeof n.name === 'string' ? (typeof n.namespace === 'string' && !n.name.includes('.') ? `${n.namespace}.${n.name}` : n.name) : null;
+      } catch {
+        found = null;
+      }
+    }
+    if (found === expected) return;
+    throw new NovaCronError(
+      'NC_SCHEMA_MISMATCH',
+      `schema id ${id}, used for ${EVENT_NAMESPACE}.${type} version ${version} on subject ${subject}, ` +
+        (text === null ? 'is unknown to the schema registry' : `resolves to ${name ?? 'another schema'}${name === `${EVENT_NAMESPACE}.${type}` ? ' with other fields' : ''}`) +
+        ': the registry lost or reassigned its schemas (run it with persistent storage, see infra/local/README.md). ' +
+        'Records written with this id would decode as another type; refusing to publish.',
+      { details: { subject, type, version, schemaId: id, found: name } },
+    );
+  }
+
   const schemas: RegistrySchemas = {
     registry,
     catalog,
+    url: base,
     ensure(topic, type) {
       const subject = subjectOf(topic, type);
       let pending = subjects.get(subject);
@@ -178,6 +245,17 @@ export function createRegistrySchemas({ registry, url, catalog, concurrency = 8 
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
       return results;
+    },
+    async verify(subjects) {
+      const work = subjects.flatMap(({ subject, type, ids }) => [...ids].map(([version, id]) => ({ subject, type, version, id })));
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < work.length) {
+          const item = work[next++] as (typeof work)[number];
+          await verifyOne(item.subject, item.type, item.version, item.id);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
     },
   };
   return schemas;

@@ -7,8 +7,12 @@ import { fromHeaders, headerOf, type EventSerde } from '../../kafka/index.ts';
 export interface KafkaEventDecoder {
   /** The event type a record carries (its `type` header), undefined when absent. */
   typeOf(message: KafkaMessage): string | undefined;
-  /** The whole event: Avro decoded against the registry, resolved to the catalog's schema, personal data decrypted. */
-  event(message: KafkaMessage): Promise<RecordedEvent>;
+  /**
+   * The whole event: Avro decoded against the registry, resolved to the catalog's schema, personal data decrypted.
+   * A record whose schema id resolves to another type than its `type` header (or is not under `topic`'s subject
+   * for it) is refused with NC_SCHEMA_MISMATCH, which the runner parks.
+   */
+  event(message: KafkaMessage, topic?: string): Promise<RecordedEvent>;
   /** The event without its data, from the headers alone (for the types a processor does not apply). */
   envelope(message: KafkaMessage): RecordedEvent;
 }
@@ -22,8 +26,8 @@ export interface KafkaEventDecoder {
 export function createKafkaEventDecoder({ serde, codec, catalog }: { serde: EventSerde; codec: EventCodec; catalog: Catalog }): KafkaEventDecoder {
   return {
     typeOf: (message) => headerOf(message.headers, 'type'),
-    async event(message) {
-      const event = await serde.decode(message);
+    async event(message, topic) {
+      const event = await serde.decode(message, topic);
       return { ...event, data: codec.decode(event.type, event.data, catalog.version(event.type), event.metadata.tenantId) };
     },
     envelope: (message) => ({ ...fromHeaders(message.headers), data: {} }),

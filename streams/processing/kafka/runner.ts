@@ -134,7 +134,7 @@ export function createKafkaProcessorRunner({
       try {
         const type = decoder.typeOf(message);
         // Types the processor does not apply only move its offset and their stream's revision: no Avro decoding.
-        events.push(type !== undefined && !handles.has(type) ? decoder.envelope(message) : await withRetries(() => decoder.event(message), isRunning));
+        events.push(type !== undefined && !handles.has(type) ? decoder.envelope(message) : await withRetries(() => decoder.event(message, topic), isRunning));
       } catch (error) {
         if (isRetriable(error) || error instanceof FatalProcessorError) throw error;
         events.push({ failed: error, message });
