@@ -62,12 +62,19 @@ export function createSchemaRegistry(url: string, clientId = 'novacron'): Schema
 }
 
 /**
+ * Node's fetch rejects with a TypeError "fetch failed" (the network error as its
+ * cause) when the server cannot be reached: no programming error, a registry down.
+ */
+const isFetchFailure = (error: unknown): boolean => error instanceof TypeError && error.message === 'fetch failed';
+
+/**
  * A failure talking to Kafka or the registry, as NC_KAFKA_UNAVAILABLE
  * (retriable, the cause kept). NovaCron errors and programming errors pass through.
  */
 export function kafkaUnavailable(error: unknown, doing: string): unknown {
-  if (isNovaCronError(error) || error instanceof TypeError || error instanceof RangeError) return error;
-  const reason = error instanceof Error ? error.message : String(error);
+  if (isNovaCronError(error) || (error instanceof TypeError && !isFetchFailure(error)) || error instanceof RangeError) return error;
+  const cause = (error as { cause?: unknown } | null)?.cause;
+  const reason = error instanceof Error ? `${error.message}${isFetchFailure(error) && cause instanceof Error ? ` (${cause.message})` : ''}` : String(error);
   return new NovaCronError('NC_KAFKA_UNAVAILABLE', `${doing}: ${reason}`, { retriable: true, cause: error, details: { doing } });
 }
 
