@@ -9,7 +9,7 @@ import { createKeyStore, createPersonalDataCipher } from '../../streams/crypto/i
 import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
 import { createKafkaClient, createRegistrySchemas, createSchemaRegistry, ensureTopics, TOPIC_EVENT_TYPES, TOPIC_KEYS, topicNames } from '../../streams/kafka/index.ts';
 import { dropTopics, kafkaInfra, uniquePrefix } from '../../streams/kafka/testing.ts';
-import { consumeNovaCronEvents } from './downstream-consumer.fixture.ts';
+import { consumeNovaCronEvents, type RefusedRecord } from './downstream-consumer.fixture.ts';
 import { createRelay } from './relay.ts';
 
 const infra = kafkaInfra();
@@ -30,8 +30,10 @@ describe.runIf(infra.run)('downstream consumers (Kafka + schema registry)', () =
     const relay = createRelay({ store, kafka, schemas: createRegistrySchemas({ registry: createSchemaRegistry(url), url, catalog: defaultCatalog() }), topicPrefix: prefix });
     await relay.start();
 
-    const events = await consumeNovaCronEvents({ brokers: infra.brokers(), registryUrl: url, topics: topicNames(prefix), count: total, groupId: `${prefix}.downstream` });
+    const refused: RefusedRecord[] = [];
+    const events = await consumeNovaCronEvents({ brokers: infra.brokers(), registryUrl: url, topics: topicNames(prefix), count: total, groupId: `${prefix}.downstream`, refused });
     await relay.stop();
+    expect(refused).toEqual([]);
     expect(events.map((e) => e.type).sort()).toEqual([...defaultCatalog().types]);
     for (const e of events) {
       const sample = samples[e.type as keyof typeof samples] as Record<string, unknown>;
