@@ -117,7 +117,7 @@ export interface InitReport {
   subjects: RegisteredSubject[];
 }
 
-/** Topics, then every event schema under its subject. */
+/** Topics, then every event schema under its subject, each id checked to resolve to it. */
 export async function initKafka({
   kafka,
   schemas,
@@ -133,5 +133,7 @@ export async function initKafka({
 }): Promise<InitReport> {
   const topics = await ensureTopics({ kafka, prefix, partitions, replication });
   const subjects = await schemas.registerAll(prefix);
+  // Each id must stand for its schema (NC_SCHEMA_MISMATCH otherwise), as the relay checks at every start.
+  await schemas.verify(subjects);
   return { topics, subjects };
 }

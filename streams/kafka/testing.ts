@@ -41,7 +41,11 @@ export function kafkaInfra(): KafkaInfra {
 /** A topic prefix no other test (or run) uses: `test.<name>.<time><random>`. */
 export const uniquePrefix = (name: string): string => `test.${name}.${Date.now().toString(36)}${randomBytes(4).toString('hex')}`;
 
-/** Deletes the topics of `prefix` (their subjects stay: the local registry keeps them in memory only). */
+/**
+ * Deletes the topics of `prefix`, and their subjects on the registry of
+ * NOVACRON_SCHEMA_REGISTRY_URL (it keeps its schemas, in PostgreSQL: a test's
+ * subjects would otherwise pile up run after run). Ids are never reused.
+ */
 export async function dropTopics(kafka: Kafka, prefix: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -51,6 +55,23 @@ export async function dropTopics(kafka: Kafka, prefix: string): Promise<void> {
     if (topics.length > 0) await admin.deleteTopics({ topics });
   } finally {
     await admin.disconnect();
+  }
+  const url = variable('NOVACRON_SCHEMA_REGISTRY_URL');
+  // Best effort: a registry that is down leaves a few subjects behind, not a failed test.
+  if (url !== undefined) await dropSubjects(url, prefix).catch(() => undefined);
+}
+
+/** Deletes (soft, then permanently) every subject of the topics of `prefix` on the registry at `url`. */
+export async function dropSubjects(url: string, prefix: string): Promise<void> {
+  const base = url.replace(/\/+$/, '');
+  const response = await fetch(`${base}/subjects`, { signal: AbortSignal.timeout(10_000) });
+  if (!response.ok) return;
+  const topics = topicNames(prefix);
+  const subjects = ((await response.json()) as unknown[]).filter((s): s is string => typeof s === 'string' && topics.some((t) => s.startsWith(`${t}-`)));
+  for (const subject of subjects) {
+    const path = `${base}/subjects/${encodeURIComponent(subject)}`;
+    await fetch(path, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
+    await fetch(`${path}?permanent=true`, { method: 'DELETE', signal: AbortSignal.timeout(10_000) });
   }
 }
 
