@@ -45,7 +45,7 @@ export interface RegistrySchemas {
   verify(subjects: readonly RegisteredSubject[]): Promise<void>;
 }
 
-/** The Parsing Canonical Form of an Avro schema (names, types, fields; no doc, defaults or attributes). */
+/** An Avro schema in avsc's canonical form (full names, types, fields; no doc, defaults or custom attributes), as JSON. */
 export const canonicalSchema = (schema: unknown): string =>
   JSON.stringify(avsc.Type.forSchema(schema as Parameters<typeof avsc.Type.forSchema>[0], { wrapUnions: 'never' }).schema());
 
@@ -196,7 +196,7 @@ export function createRegistrySchemas({ registry, url, catalog, concurrency = 8 
       `schema id ${id}, used for ${EVENT_NAMESPACE}.${type} version ${version} on subject ${subject}, ` +
         (text === null ? 'is unknown to the schema registry' : `resolves to ${name ?? 'another schema'}${name === `${EVENT_NAMESPACE}.${type}` ? ' with other fields' : ''}`) +
         ': the registry lost or reassigned its schemas (run it with persistent storage, see infra/local/README.md). ' +
-        'Records written with this id would decode as another type; refusing to publish.',
+        'Records written with this id would decode as another type; refusing to use it.',
       { details: { subject, type, version, schemaId: id, found: name } },
     );
   }
