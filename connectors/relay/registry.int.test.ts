@@ -197,4 +197,40 @@ describe.runIf(infra.run)('the schema registry restarted under the relay and the
       await dropTopics(kafka, prefix).catch(() => undefined);
     }
   });
+
+  it('refuses to resume (NC_SCHEMA_MISMATCH) when the last record in Kafka carries an id that now resolves to another type', { timeout: 120_000 }, async () => {
+    const prefix = uniquePrefix('registry-tails');
+    const catalog = defaultCatalog();
+    const url = infra.registryUrl();
+    const kafka = createKafkaClient({ brokers: infra.brokers(), clientId: 'novacron-registry-tails-test' });
+    const keys = createKeyStore({ path: ':memory:', masterKey: randomBytes(32) });
+    const store = createSqliteEventStore({ path: ':memory:', codec: createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) }) });
+    const schemas = createRegistrySchemas({ registry: createSchemaRegistry(url), url, catalog });
+    const relay = createRelay({ store, kafka, schemas, topicPrefix: prefix, backoff: { initialMs: 100, maxMs: 500 } });
+    const producer = kafka.producer({ allowAutoTopicCreation: false });
+    try {
+      await ensureTopics({ kafka, prefix, partitions: 1, replication: 1 });
+      const vm = { vmId: 'a', nodeId: 'n1' };
+      await store.append('vm-a', [{ type: 'VmStarted', data: vm }, { type: 'VmRestarted', data: vm }]);
+      const [started, restarted] = await store.readAll({ raw: true });
+      const serde = createEventSerde({ schemas: createRegistrySchemas({ registry: createSchemaRegistry(url), url, catalog }), topicPrefix: prefix });
+      const first = await serde.encode(started as RecordedEvent);
+      const second = await serde.encode(restarted as RecordedEvent);
+      // What Kafka holds after a registry gave VmStarted's id to VmRestarted: the store's first event,
+      // its record carrying an id that now resolves to the other type.
+      await producer.connect();
+      await producer.send({ topic: first.topic, acks: -1, messages: [{ key: first.key, value: Buffer.concat([second.value.subarray(0, 5), first.value.subarray(5)]), headers: first.headers, partition: 0 }] });
+      await relay.start();
+      const failed = await waitUntil('the relay to refuse', () => relay.status(), (s) => s.state === 'failed', 60_000);
+      expect(failed.lastError?.code).toBe('NC_SCHEMA_MISMATCH');
+      expect(failed.lastError?.message).toMatch(/carried by the last record of .*\.vm\.events partition 0 \(position 1\) for novacron\.events\.VmStarted version 1, resolves to novacron\.events\.VmRestarted/);
+      expect(await readCommitted(kafka, topicNames(prefix))).toHaveLength(1);
+    } finally {
+      await producer.disconnect().catch(() => undefined);
+      await relay.stop();
+      await store.close();
+      keys.close();
+      await dropTopics(kafka, prefix).catch(() => undefined);
+    }
+  });
 });

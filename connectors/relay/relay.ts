@@ -302,6 +302,15 @@ export function createRelay({
       const tails = await readTails(kafka, topics, { groupPrefix: `${topicPrefix}.relay.tails` });
       let plan: ResumePlan | null = planResume(tails);
       await checkSameLog(plan);
+      // The last record of each partition must still decode as its type: a registry that lost its
+      // schemas and was filled again has given their ids to other schemas (NC_SCHEMA_MISMATCH).
+      await schemas.verifyRecords(
+        tails.flatMap(({ topic, partition, last }) =>
+          last?.schemaId !== undefined && last.type !== undefined && last.schemaVersion !== undefined
+            ? [{ schemaId: last.schemaId, type: last.type, schemaVersion: last.schemaVersion, where: `the last record of ${topic} partition ${partition} (position ${last.position})` }]
+            : [],
+        ),
+      );
       const afterPosition = await resumeAfter(store, plan.highest);
       published = plan.highest;
       resumes++;

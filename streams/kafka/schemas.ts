@@ -43,6 +43,11 @@ export interface RegistrySchemas {
    * their ids to others). Registry failures are NC_KAFKA_UNAVAILABLE (retriable).
    */
   verify(subjects: readonly RegisteredSubject[]): Promise<void>;
+  /**
+   * The same check for records already in Kafka (the relay's tails): each id must
+   * resolve to the catalog's schema of the record's type header at its schemaVersion.
+   */
+  verifyRecords(records: ReadonlyArray<{ schemaId: number; type: string; schemaVersion: number; where: string }>): Promise<void>;
 }
 
 /** An Avro schema in avsc's canonical form (full names, types, fields; no doc, defaults or custom attributes), as JSON. */
@@ -175,9 +180,9 @@ export function createRegistrySchemas({ registry, url, catalog, concurrency = 8 
     }
   }
 
-  async function verifyOne(subject: string, type: string, version: number, id: number): Promise<void> {
+  async function verifyOne(subject: string, type: string, version: number, id: number, record?: string): Promise<void> {
     const text = await fetchSchemaById(base, id);
-    const expected = JSON.stringify(catalog.avroType(type, version).schema());
+    const expected = catalog.has(type) && catalog.versions(type).includes(version) ? JSON.stringify(catalog.avroType(type, version).schema()) : null;
     let found: string | null = null;
     let name: string | null = null;
     if (text !== null) {
@@ -191,13 +196,15 @@ export function createRegistrySchemas({ registry, url, catalog, concurrency = 8 
       }
     }
     if (found === expected) return;
+    // A record of a type or version this catalog does not hold: its name is all that can be checked.
+    if (expected === null && record !== undefined && name === `${EVENT_NAMESPACE}.${type}`) return;
     throw new NovaCronError(
       'NC_SCHEMA_MISMATCH',
-      `schema id ${id}, used for ${EVENT_NAMESPACE}.${type} version ${version} on subject ${subject}, ` +
+      `schema id ${id}, ${record === undefined ? 'used' : `carried by ${record}`} for ${EVENT_NAMESPACE}.${type} version ${version}${record === undefined ? ` on subject ${subject}` : ''}, ` +
         (text === null ? 'is unknown to the schema registry' : `resolves to ${name ?? 'another schema'}${name === `${EVENT_NAMESPACE}.${type}` ? ' with other fields' : ''}`) +
         ': the registry lost or reassigned its schemas (run it with persistent storage, see infra/local/README.md). ' +
         'Records written with this id would decode as another type; refusing to use it.',
-      { details: { subject, type, version, schemaId: id, found: name } },
+      { details: { subject, type, version, schemaId: id, found: name, record: record ?? null } },
     );
   }
 
@@ -256,6 +263,9 @@ export function createRegistrySchemas({ registry, url, catalog, concurrency = 8 
         }
       };
       await Promise.all(Array.from({ length: Math.min(concurrency, work.length) }, worker));
+    },
+    async verifyRecords(records) {
+      for (const { schemaId, type, schemaVersion, where } of records) await verifyOne('', type, schemaVersion, schemaId, where);
     },
   };
   return schemas;

@@ -61,6 +61,7 @@ function serde() {
     idOf: async (_topic, type, version) => (type === 'VmResized' ? (version === 1 ? (ids['VmResizedV1'] as number) : (ids['VmResized'] as number)) : (ids[type] as number)),
     registerAll: async () => [] as RegisteredSubject[],
     verify: async () => undefined,
+    verifyRecords: async () => undefined,
   };
   return createEventSerde({ schemas, topicPrefix: prefix });
 }

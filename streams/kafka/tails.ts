@@ -30,8 +30,11 @@ export interface PartitionTail {
    */
   low: number;
   high: number;
-  /** Headers of the last committed data record (below `high`); null when there is none. */
-  last: { offset: number; position: number; eventId: string } | null;
+  /**
+   * Headers of the last committed data record (below `high`); null when there is none.
+   * `type`, `schemaVersion` and `schemaId` (from the value's wire format) when the record has them.
+   */
+  last: { offset: number; position: number; eventId: string; type?: string; schemaVersion?: number; schemaId?: number } | null;
 }
 
 export interface ReadTailsOptions {
@@ -49,7 +52,7 @@ interface Scan {
   /** First offset of the window read. */
   from: number;
   /** Highest-offset data record delivered in [from, high). */
-  found: { offset: number; headers: Parameters<typeof headerOf>[0] } | null;
+  found: { offset: number; headers: Parameters<typeof headerOf>[0]; value: Buffer | null } | null;
   done: boolean;
 }
 
@@ -88,6 +91,11 @@ export async function readTails(
         });
       }
       tail.last = { offset: found.offset, position, eventId };
+      const type = headerOf(found.headers, 'type');
+      const schemaVersion = Number(headerOf(found.headers, 'schemaVersion'));
+      if (type !== undefined) tail.last.type = type;
+      if (Number.isSafeInteger(schemaVersion)) tail.last.schemaVersion = schemaVersion;
+      if (found.value !== null && found.value.length >= 5 && found.value[0] === 0) tail.last.schemaId = found.value.readInt32BE(1);
     }
     pending = scans.filter((s) => s.found === null && s.from > s.tail.low).map((s) => s.tail);
   }
@@ -132,7 +140,7 @@ async function scan(kafka: Kafka, scans: Scan[], groupPrefix: string, deadline: 
             for (const message of batch.messages) {
               const offset = Number(message.offset);
               if (offset < s.from || offset >= s.tail.high) continue;
-              if (s.found === null || offset > s.found.offset) s.found = { offset, headers: message.headers };
+              if (s.found === null || offset > s.found.offset) s.found = { offset, headers: message.headers, value: message.value };
             }
           },
         })
