@@ -42,7 +42,7 @@ async function appendAll(store: EventStore, appends: readonly Append[], pause = 
 const privatePort = () => 18_100 + Math.floor(Math.random() * 800);
 
 describe.runIf(infra.run)('the schema registry restarted under the relay and the processors (Kafka + private registry on PostgreSQL)', () => {
-  it('a registry SIGKILLed and restarted mid-workload keeps its ids: every record decodes to its header type, published exactly once, projections equal a rebuild', { timeout: 420_000 }, async () => {
+  it('a registry SIGKILLed and restarted mid-workload keeps its ids: every record decodes to its header type, published exactly once, projections equal a rebuild', { timeout: 600_000 }, async () => {
     const prefix = uniquePrefix('registry-restart');
     const catalog = defaultCatalog();
     const kafka = createKafkaClient({ brokers: infra.brokers(), clientId: 'novacron-registry-restart-test' });
