@@ -47,7 +47,7 @@ describe('npm start', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`stops the server, freeing its port, on ${signal} sent to the npm process`, async () => {
       dataDir = mkdtempSync(join(tmpdir(), 'novacron-npm-start-'));
-      server = await startCliServer({ NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_SQLITE_SYNC: 'normal' }, { via: 'npm' });
+      server = await startCliServer({ NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_LOG_LEVEL: 'info' }, { via: 'npm' });
       // The server's own pid, from its first log line (pino writes it).
       serverPid = Number(/"pid":(\d+)/.exec(await server.waitFor(/"pid":\d+/))?.[1]);
       expect(serverPid).toBeGreaterThan(0);
