@@ -69,13 +69,13 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
   });
 
   // The relay (connectors/relay) publishes the log to Kafka beside the API; it logs through the app's logger once there is one.
-  let relayLog: (level: 'info' | 'warn' | 'error', fields: object, message: string) => void = () => undefined;
+  let relayLog: (level: 'debug' | 'info' | 'warn' | 'error', fields: object, message: string) => void = () => undefined;
   const relay = withRelay
     ? createRelayFromSettings({
         store,
         settings: config.kafka,
         dataDir: config.dataDir,
-        log: { info: (f, m) => relayLog('info', f, m), warn: (f, m) => relayLog('warn', f, m), error: (f, m) => relayLog('error', f, m) },
+        log: { debug: (f, m) => relayLog('debug', f, m), info: (f, m) => relayLog('info', f, m), warn: (f, m) => relayLog('warn', f, m), error: (f, m) => relayLog('error', f, m) },
       })
     : null;
   // Read at start: a bad NOVACRON_ROUTING_LATENCY_MATRIX fails here, naming the variable.

@@ -17,9 +17,15 @@ export interface CliServer {
   kill(): Promise<void>;
 }
 
-/** `novacron start` in a child process, its environment `embeddedChildEnv(env)`; resolves once it listens. */
-export async function startCliServer(env: Record<string, string>): Promise<CliServer> {
-  const child = spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], { cwd: root, env: embeddedChildEnv(env) });
+/**
+ * `novacron start` in a child process, its environment `embeddedChildEnv(env)`; resolves once it listens.
+ * With `via: 'npm'`, the child is `npm start` itself, as a newcomer runs it.
+ */
+export async function startCliServer(env: Record<string, string>, { via = 'node' }: { via?: 'node' | 'npm' } = {}): Promise<CliServer> {
+  const child =
+    via === 'npm'
+      ? spawn('npm', ['start', '--silent'], { cwd: root, env: embeddedChildEnv(env) })
+      : spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], { cwd: root, env: embeddedChildEnv(env) });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
   let partial = '';

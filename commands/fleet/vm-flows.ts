@@ -144,6 +144,19 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       details: { regions: [...regionIds], requested: spec },
     });
 
+  /** No node to migrate to: none other than the source exists in the regions (not in service), or none of them has room. */
+  const noMigrationTarget = (regionIds: readonly string[], sourceNodeId: string, spec: object) => {
+    const regions = new Set(regionIds);
+    const otherNodes = directory.nodes().filter((n) => n.nodeId !== sourceNodeId && regions.has(n.regionId) && n.status !== 'decommissioned').length;
+    const where = regionIds.join(', ') || 'any allowed region';
+    const message = otherNodes === 0
+      ? `no node other than ${sourceNodeId} (the VM's own) exists in ${where} to migrate the VM to`
+      : `no node in ${where} other than the VM's own has room for the VM`;
+    return new NovaCronError('NC_CAPACITY_EXHAUSTED', message, {
+      details: { regions: [...regionIds], requested: spec, sourceNodeId, otherNodes },
+    });
+  };
+
   return {
     /** The reservation saga: quota on the tenant → capacity on a node → the VM → commit both. */
     async create(context: CommandContext, input: CreateVmInput): Promise<VmResult> {
@@ -324,7 +337,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         target = node;
       } else {
         target = await reserveOnSomeNode(context, { regionIds: allowedRegions, policy, exclude: [vm.nodeId] }, vmId, vm.spec, reservationId);
-        if (!target) throw noRoom(allowedRegions, vm.spec);
+        if (!target) throw noMigrationTarget(allowedRegions, vm.nodeId, vm.spec);
       }
       const vmStream = streamOf.vm(vmId);
       try {

@@ -1,3 +1,5 @@
+import { newTraceparent } from '../../streams/eventstore/index.ts';
+
 /** Who and what a command comes from; written into every event's metadata. */
 export interface CommandContext {
   /** `operator:<sub>`, `tenant:<tenantId>:<sub>`, `system:<component>`. */
@@ -9,9 +11,10 @@ export interface CommandContext {
   now: Date;
 }
 
-/** A system component acting on its own (the sweeper, the saga's compensations). */
+/** A system component acting on its own (the sweeper, the saga's compensations): a new trace. */
 export const systemContext = (component: string, now: Date, correlationId: string): CommandContext => ({
   actor: `system:${component}`,
   correlationId,
+  traceparent: newTraceparent(),
   now,
 });

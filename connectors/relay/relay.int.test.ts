@@ -11,7 +11,7 @@ import { createEventCodec, defaultCatalog } from '../../streams/catalog/index.ts
 import { samples } from '../../streams/catalog/fixtures.ts';
 import { createKeyStore, createPersonalDataCipher } from '../../streams/crypto/index.ts';
 import { isNovaCronError } from '../../streams/errors/index.ts';
-import type { EventStore, NewEvent } from '../../streams/eventstore/index.ts';
+import { isTraceparent, type EventStore, type NewEvent } from '../../streams/eventstore/index.ts';
 import { createSqliteEventStore } from '../../streams/eventstore/sqlite/store.ts';
 import { createKafkaClient, createRegistrySchemas, createSchemaRegistry, ensureTopics, headerOf, partitionOf, topicNames } from '../../streams/kafka/index.ts';
 import { dropTopics, kafkaInfra, readCommitted, uniquePrefix, waitUntil } from '../../streams/kafka/testing.ts';
@@ -93,6 +93,9 @@ describe.runIf(infra.run)('relay (Kafka + schema registry)', () => {
       expect(partition).toBe(partitionOf(original?.streamId ?? '', 4));
       expect(topic.endsWith(original?.streamId.startsWith('tenant') ? '.tenant.events' : original?.streamId.startsWith('vm') ? '.vm.events' : '.capacity.events')).toBe(true);
       expect(headerOf(message.headers, 'eventId')).toBe(original?.metadata.eventId);
+      // Every event has a W3C trace context, and its record carries it.
+      expect(isTraceparent(original?.metadata.traceparent)).toBe(true);
+      expect(headerOf(message.headers, 'traceparent')).toBe(original?.metadata.traceparent);
       expect(message.timestamp).toBe(String(Date.parse(original?.recordedAt ?? '')));
       const value = message.value?.toString('latin1') ?? '';
       expect(value).not.toContain(samples.TenantCreated.contactEmail);

@@ -15,6 +15,12 @@ HOST=127.0.0.1
 
 log() { printf '[infra %s] %s\n' "${SERVICE:-local}" "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
+# check subcommands: `missing WHAT` reports one missing prerequisite; `checked` ends the check.
+MISSING=0
+missing() { log "missing prerequisite: $*"; MISSING=$((MISSING + 1)); }
+checked() { ((MISSING == 0)) || exit 1; }
+# The fetch of POM into OUTDIR is done (a warm start needs no Maven).
+fetched() { [[ -f "$2/.fetched" && "$(cat "$2/.fetched")" == "$(sha256sum "$1" | cut -d' ' -f1)" ]]; }
 
 now_ms() { date +%s%3N; }
 

@@ -2,6 +2,7 @@ import { randomFillSync } from 'node:crypto';
 import { v7 as uuidv7, validate as uuidValidate, version as uuidVersion } from 'uuid';
 import { NovaCronError } from '../errors/index.ts';
 import type { EventMetadata, NewEvent } from './port.ts';
+import { isTraceparent, newTraceparent } from './traceparent.ts';
 
 /** Largest event (stored data plus metadata, as UTF-8 JSON) the store accepts. */
 export const MAX_EVENT_BYTES = 1024 * 1024;
@@ -61,7 +62,8 @@ export function completeMetadata(event: NewEvent, now: Date): Omit<EventMetadata
     actor: input.actor ?? 'system',
     occurredAt: input.occurredAt ?? now.toISOString(),
   };
-  if (input.traceparent !== undefined) metadata.traceparent = input.traceparent;
+  // Every event carries a valid W3C trace context: the caller's, or a new trace when it gave none or an invalid one (never stored).
+  metadata.traceparent = isTraceparent(input.traceparent) ? input.traceparent : newTraceparent();
   for (const [field, value] of Object.entries(metadata)) {
     if (value !== null && typeof value !== 'string') {
       throw new NovaCronError('NC_VALIDATION', `metadata.${field} must be a string`, { details: { field: `metadata.${field}` } });

@@ -1,4 +1,4 @@
-export { consoleLog, createKafkaClient, createSchemaRegistry, kafkaUnavailable, silentLog, talking, type KafkaClientOptions, type Log } from './client.ts';
+export { consoleLog, createJsonLog, createKafkaClient, createSchemaRegistry, kafkaLogLevel, kafkaUnavailable, silentLog, talking, type KafkaClientOptions, type Log } from './client.ts';
 export { EVENT_HEADERS, fromHeaders, headerOf, toHeaders, type EventHeaders } from './headers.ts';
 export { describeTopics, ensureTopics, initKafka, topicConfig, type InitReport, type TopicLayout, type TopicReport } from './init.ts';
 export { createRegistrySchemas, type RegisteredSubject, type RegistrySchemas, type RegistrySchemasOptions } from './schemas.ts';

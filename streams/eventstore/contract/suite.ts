@@ -396,6 +396,57 @@ export function eventStoreContract(adapter: string, harness: ContractHarness): v
         await expectCode(store.deleteStream(stream), 'NC_STREAM_DELETED');
         expect((await store.streamState(stream)).status).toBe('tombstoned');
       });
+
+      // EventStoreDB's rules for deleted streams (its soft_deleted_stream_* and hard-delete tests).
+      it('setting metadata on a soft-deleted stream undeletes it, keeping the deleted events truncated', async () => {
+        const stream = uniqueStream('cluster');
+        await store.append(stream, [clusterHealth('a', true), clusterHealth('b', true)]);
+        await store.deleteStream(stream);
+        await store.setStreamMetadata(stream, { maxCount: 10 });
+        expect(await store.streamState(stream)).toEqual({ status: 'live', lastRevision: 1 });
+        expect(await store.getStreamMetadata(stream)).toEqual({ maxCount: 10, truncateBefore: 2 });
+        expect(await store.readStream(stream)).toEqual([]);
+        const appended = await store.append(stream, [clusterHealth('c', true)]);
+        expect(appended.revision).toBe(2);
+        expect((await store.readStream(stream)).map((e) => [e.revision, e.data.clusterId])).toEqual([[2, 'c']]);
+        expect((await store.readStream(stream, { direction: 'backwards', fromRevision: 'end' })).map((e) => e.revision)).toEqual([2]);
+      });
+
+      it('setting metadata on a soft-deleted stream keeps a later truncateBefore it is given', async () => {
+        const stream = uniqueStream('cluster');
+        await store.append(stream, [clusterHealth('a', true), clusterHealth('b', true)]);
+        await store.deleteStream(stream);
+        await store.setStreamMetadata(stream, { truncateBefore: 0 });
+        expect(await store.getStreamMetadata(stream)).toEqual({ truncateBefore: 2 });
+        await store.append(stream, [clusterHealth('c', true), clusterHealth('d', true)]);
+        await store.setStreamMetadata(stream, { truncateBefore: 3 });
+        expect((await store.readStream(stream)).map((e) => e.data.clusterId)).toEqual(['d']);
+      });
+
+      it('after a soft delete, an append expecting the last revision the stream state reports is accepted', async () => {
+        const stream = uniqueStream('cluster');
+        await store.append(stream, [clusterHealth('a', true), clusterHealth('b', true)]);
+        await store.deleteStream(stream);
+        const { lastRevision } = await store.streamState(stream);
+        expect(lastRevision).toBe(1);
+        await expectCode(store.append(stream, [clusterHealth('x', true)], { expectedRevision: 0 }), 'NC_REVISION_CONFLICT');
+        const recreated = await store.append(stream, [clusterHealth('c', true)], { expectedRevision: lastRevision });
+        expect(recreated.revision).toBe(2);
+        expect((await store.readStream(stream)).map((e) => [e.revision, e.data.clusterId])).toEqual([[2, 'c']]);
+        expect(await store.streamState(stream)).toEqual({ status: 'live', lastRevision: 2 });
+      });
+
+      it('after a tombstone, a retried append of events already stored answers StreamDeleted (the tombstone is checked first)', async () => {
+        const stream = uniqueStream('cluster');
+        const events = [clusterHealth('a', true), clusterHealth('b', true)];
+        const first = await store.append(stream, events, { expectedRevision: 'no_stream' });
+        expect(await store.append(stream, sameEvents(events), { expectedRevision: 'no_stream' })).toEqual(first);
+        await store.tombstoneStream(stream);
+        for (const expectedRevision of ['no_stream', 'any', 'exists', 1] as const) {
+          await expectCode(store.append(stream, sameEvents(events), { expectedRevision }), 'NC_STREAM_DELETED');
+        }
+        await expectCode(store.append(stream, sameEvents(events.slice(0, 1))), 'NC_STREAM_DELETED');
+      });
     });
 
     describe('snapshots', () => {

@@ -571,8 +571,16 @@ export function createEsdbEventStore({
       assertOpen();
       streamOf(streamId);
       validateStreamMetadata(metadata);
+      // New metadata undeletes a soft-deleted stream. A metadata write replaces the whole document, the soft delete's `$tb` too,
+      // which would show its events again: the port keeps them truncated (`truncateBefore` at least past the deleted ones).
+      let written = metadata;
+      if (isSoftDeleteMarker((await rawMetadata(streamId))?.truncateBefore)) {
+        const last = await probeLastRevision(streamId);
+        const deletedBefore = last === 'no_stream' ? 0 : last + 1;
+        written = { ...metadata, truncateBefore: Math.max(metadata.truncateBefore ?? 0, deletedBefore) };
+      }
       try {
-        await client.setStreamMetadata(streamId, toEsdbMetadata(metadata));
+        await client.setStreamMetadata(streamId, toEsdbMetadata(written));
       } catch (error) {
         throw mapEsdbError(error, streamId, 'any', 'set metadata');
       }

@@ -171,6 +171,8 @@ export function createSqliteEventStore({
 
   function checkExpectation(streamId: string, row: StreamRow | undefined, expected: ExpectedRevision): void {
     if (row?.status === 'tombstoned') throw new StreamDeletedError(streamId);
+    // As in EventStoreDB, a soft-deleted stream takes `no_stream` and also its last revision (the one streamState reports).
+    if (row?.status === 'soft_deleted' && expected === row.last_revision) return;
     const current = currentRevision(row);
     if (!expectationHolds(expected, current)) throw new WrongExpectedRevisionError(streamId, expected, current);
   }
@@ -193,6 +195,9 @@ export function createSqliteEventStore({
   }
 
   function applyAppend(op: Extract<Op, { kind: 'append' }>, recordedAt: number): AppendResult {
+    const stream = sql.stream.get(op.streamId);
+    // The tombstone first, as EventStoreDB: a retry of events stored before it answers StreamDeleted, not their old result.
+    if (stream?.status === 'tombstoned') throw new StreamDeletedError(op.streamId);
     const firstRow = op.rows[0];
     if (firstRow) {
       const first = sql.eventById.get(firstRow.eventId);
@@ -205,7 +210,6 @@ export function createSqliteEventStore({
         }
       }
     }
-    const stream = sql.stream.get(op.streamId);
     checkExpectation(op.streamId, stream, op.expected);
     let revision = stream ? stream.last_revision : -1;
     if (!firstRow) {
@@ -238,6 +242,13 @@ export function createSqliteEventStore({
   function applyMetadata(op: Extract<Op, { kind: 'metadata' }>): AppendResult {
     const stream = sql.stream.get(op.streamId);
     if (stream?.status === 'tombstoned') throw new StreamDeletedError(op.streamId);
+    if (stream?.status === 'soft_deleted') {
+      // As in EventStoreDB, new metadata undeletes a soft-deleted stream; the truncation the delete set stays, so its events stay gone.
+      const deleted: StreamMetadata = stream.metadata ? JSON.parse(stream.metadata) : {};
+      const truncateBefore = Math.max(op.metadata.truncateBefore ?? 0, deleted.truncateBefore ?? stream.last_revision + 1);
+      sql.setStatus.run('live', JSON.stringify({ ...op.metadata, truncateBefore }), op.streamId);
+      return { revision: stream.last_revision, position: 0 };
+    }
     sql.upsertMetadata.run(op.streamId, JSON.stringify(op.metadata));
     return { revision: stream?.last_revision ?? -1, position: 0 };
   }
