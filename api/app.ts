@@ -15,7 +15,10 @@ import { openApiDatabase } from './api-db.ts';
 import { apiKeyRoutes } from './auth/api-key-routes.ts';
 import { createApiKeyStore } from './auth/api-keys.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
+import { createCredentialCache } from './auth/credential-cache.ts';
 import { auth } from './auth/plugin.ts';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { createTokenBuckets } from './rate-limit-bucket.ts';
 import { rateLimit } from './rate-limit.ts';
 import type { Config } from './config.ts';
 import { CORRELATION_HEADER, correlationId } from './http/correlation.ts';
@@ -93,7 +96,10 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
   app.decorate('metrics', metrics);
 
   const db = openApiDatabase(join(config.dataDir, 'api.db'), { sync: config.sqliteSync });
-  const apiKeys = createApiKeyStore(db);
+  const credentials = createCredentialCache({ max: config.authCache.size, apiKeyTtlMs: config.authCache.apiKeyTtlMs });
+  const keyStore = createApiKeyStore(db);
+  // A revocation drops the key's cached verifications at once.
+  const apiKeys = { ...keyStore, revoke: (id: string) => { const revoked = keyStore.revoke(id); credentials.forgetApiKey(id); return revoked; } };
   const idempotencyStore = createIdempotencyStore(db, { ttlMs: config.idempotencyTtlHours * 3_600_000 });
   const secret = loadJwtSecret({ value: config.jwtSecret, dataDir: config.dataDir });
 
@@ -115,8 +121,11 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
 
   app.register(errorHandling);
   app.register(openApi, { version: packageJson.version });
-  app.register(auth, { secret, apiKeys });
-  app.register(rateLimit, { settings: config.rateLimit, redis: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix } });
+  const verifier = createTokenVerifier({ current: secret, previous: config.jwt.previousSecret, policy: config.jwt });
+  const { burst, perMinute } = config.authFailures;
+  const failures = perMinute === 0 ? null : createTokenBuckets({ rate: perMinute / 60, burst }, { now });
+  app.register(auth, { verifier, apiKeys, cache: credentials, isTenantDeleted: (tenantId) => platform.keys.isDestroyed(tenantId), failures });
+  app.register(rateLimit, { settings: config.rateLimit, redis: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix }, now });
   app.register(idempotency, { store: idempotencyStore, now });
   app.register(opsRoutes, { store: platform.store, metrics });
   app.register(apiKeyRoutes, { apiKeys, tenantExists });

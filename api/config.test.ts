@@ -26,7 +26,10 @@ describe('loadConfig', () => {
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },
       feed: { heartbeatMs: 15_000 },
-      rateLimit: { max: 6_000, windowMs: 60_000 },
+      rateLimit: { rate: 1_000, burst: 2_000 },
+      jwt: { previousSecret: undefined, issuer: 'novacron', audience: 'novacron-api', maxTtlSeconds: 86_400, clockSkewSeconds: 30 },
+      authCache: { size: 10_000, apiKeyTtlMs: 10_000 },
+      authFailures: { burst: 20, perMinute: 10 },
     });
   });
 

@@ -5,6 +5,7 @@ import { DEFAULT_REDIS_PREFIX, REDIS_PREFIX_PATTERN } from '../projections/cache
 import { IDENTIFIER_PATTERN } from '../streams/clickhouse/escape.ts';
 import { loadFeedSettings, type FeedSettings } from '../connectors/feed/settings.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER } from './auth/token-verifier.ts';
 import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, type KafkaSettings } from '../streams/kafka/settings.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -30,6 +31,12 @@ export interface Config {
   port: number;
   /** NOVACRON_JWT_SECRET: HS256 secret of the JWTs; generated into `<dataDir>/jwt.secret` when unset. */
   jwtSecret: string | undefined;
+  /** NOVACRON_JWT_PREVIOUS_SECRET, NOVACRON_JWT_ISSUER, NOVACRON_JWT_AUDIENCE, NOVACRON_JWT_MAX_TTL_SECONDS, NOVACRON_JWT_CLOCK_SKEW_SECONDS. */
+  jwt: JwtSettings;
+  /** NOVACRON_AUTH_CACHE_SIZE verified credentials kept; an API key's entry at most NOVACRON_AUTH_CACHE_API_KEY_MS. */
+  authCache: { size: number; apiKeyTtlMs: number };
+  /** Failed authentications per address and per API key: NOVACRON_AUTH_FAILURE_BURST at once, then NOVACRON_AUTH_FAILURE_PER_MINUTE (0: unlimited). */
+  authFailures: { burst: number; perMinute: number };
   /** NOVACRON_LOG_LEVEL: pino level of the JSON logs. */
   logLevel: LogLevel;
   /** NOVACRON_IDEMPOTENCY_TTL_HOURS: how long an Idempotency-Key's answer is kept. */
@@ -60,8 +67,21 @@ export interface Config {
   redis: RedisSettings;
   /** The event feed (GET /v1/events): NOVACRON_FEED_HEARTBEAT_MS. */
   feed: FeedSettings;
-  /** NOVACRON_RATE_LIMIT_MAX requests per NOVACRON_RATE_LIMIT_WINDOW_MS per tenant, operator or address (max 0: off). */
-  rateLimit: { max: number; windowMs: number };
+  /** A token bucket per tenant, operator or address: NOVACRON_RATE_LIMIT_RATE requests/s, bursts of NOVACRON_RATE_LIMIT_BURST (rate 0: off). */
+  rateLimit: { rate: number; burst: number };
+}
+
+export interface JwtSettings {
+  /** NOVACRON_JWT_PREVIOUS_SECRET: the secret before the last rotation; tokens naming its kid still verify until they expire. */
+  previousSecret: string | undefined;
+  /** NOVACRON_JWT_ISSUER: the `iss` a token must carry. */
+  issuer: string;
+  /** NOVACRON_JWT_AUDIENCE: the `aud` a token must carry. */
+  audience: string;
+  /** NOVACRON_JWT_MAX_TTL_SECONDS: longest token lifetime accepted (exp − iat, and exp − now). */
+  maxTtlSeconds: number;
+  /** NOVACRON_JWT_CLOCK_SKEW_SECONDS: tolerance on exp / nbf / iat. */
+  clockSkewSeconds: number;
 }
 
 export interface RedisSettings {
@@ -93,6 +113,21 @@ export function loadConfig(env: Env = process.env): Config {
     host: host(env, 'NOVACRON_HOST', '127.0.0.1'),
     port: integer(env, 'NOVACRON_PORT', { min: 0, max: 65_535 }, 8080),
     jwtSecret: jwtSecret(env, 'NOVACRON_JWT_SECRET'),
+    jwt: {
+      previousSecret: jwtSecret(env, 'NOVACRON_JWT_PREVIOUS_SECRET'),
+      issuer: claimValue(env, 'NOVACRON_JWT_ISSUER', DEFAULT_JWT_ISSUER),
+      audience: claimValue(env, 'NOVACRON_JWT_AUDIENCE', DEFAULT_JWT_AUDIENCE),
+      maxTtlSeconds: integer(env, 'NOVACRON_JWT_MAX_TTL_SECONDS', { min: 60, max: 31_622_400 }, 86_400),
+      clockSkewSeconds: integer(env, 'NOVACRON_JWT_CLOCK_SKEW_SECONDS', { min: 0, max: 600 }, 30),
+    },
+    authCache: {
+      size: integer(env, 'NOVACRON_AUTH_CACHE_SIZE', { min: 0, max: 10_000_000 }, 10_000),
+      apiKeyTtlMs: integer(env, 'NOVACRON_AUTH_CACHE_API_KEY_MS', { min: 0, max: 3_600_000 }, 10_000),
+    },
+    authFailures: {
+      burst: integer(env, 'NOVACRON_AUTH_FAILURE_BURST', { min: 1, max: 1_000_000 }, 20),
+      perMinute: integer(env, 'NOVACRON_AUTH_FAILURE_PER_MINUTE', { min: 0, max: 1_000_000 }, 10),
+    },
     logLevel: oneOf(env, 'NOVACRON_LOG_LEVEL', LOG_LEVELS, 'info'),
     idempotencyTtlHours: positiveNumber(env, 'NOVACRON_IDEMPOTENCY_TTL_HOURS', { max: 24 * 366 }, 24),
     reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
@@ -109,8 +144,8 @@ export function loadConfig(env: Env = process.env): Config {
     redis: redisSettings(env),
     feed: loadFeedSettings(env),
     rateLimit: {
-      max: integer(env, 'NOVACRON_RATE_LIMIT_MAX', { min: 0, max: 1_000_000_000 }, 6_000),
-      windowMs: integer(env, 'NOVACRON_RATE_LIMIT_WINDOW_MS', { min: 100, max: 86_400_000 }, 60_000),
+      rate: integer(env, 'NOVACRON_RATE_LIMIT_RATE', { min: 0, max: 1_000_000_000 }, 1_000),
+      burst: integer(env, 'NOVACRON_RATE_LIMIT_BURST', { min: 1, max: 1_000_000_000 }, 2_000),
     },
   };
 }
@@ -296,6 +331,14 @@ function jwtSecret(env: Env, name: string): string | undefined {
     // The value itself is a secret: never echo it.
     throw invalid(name, `must be at least ${MIN_JWT_SECRET_LENGTH} characters long (got ${value.length}); leave it unset to use a generated <dataDir>/jwt.secret`);
   }
+  return value;
+}
+
+/** An `iss` / `aud` value: printable, no spaces, at most 200 characters. */
+function claimValue(env: Env, name: string, fallback: string): string {
+  const value = optional(env, name)?.trim();
+  if (value === undefined || value === '') return fallback;
+  if (!/^[\x21-\x7e]{1,200}$/.test(value)) throw invalid(name, `must be 1 to 200 printable characters without spaces (a JWT claim value); got ${JSON.stringify(value)}`);
   return value;
 }
 
