@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       clickhouse: { url: undefined, database: 'novacron' },
       feed: { heartbeatMs: 15_000 },
       rateLimit: { rate: 1_000, burst: 2_000 },
+      tls: null,
+      corsOrigins: [],
       jwt: { previousSecret: undefined, issuer: 'novacron', audience: 'novacron-api', maxTtlSeconds: 86_400, clockSkewSeconds: 30 },
       authCache: { size: 10_000, apiKeyTtlMs: 10_000 },
       authFailures: { burst: 20, perMinute: 10 },

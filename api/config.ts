@@ -67,8 +67,25 @@ export interface Config {
   redis: RedisSettings;
   /** The event feed (GET /v1/events): NOVACRON_FEED_HEARTBEAT_MS. */
   feed: FeedSettings;
+  /** NOVACRON_TLS_CERT, NOVACRON_TLS_KEY, NOVACRON_TLS_CA, NOVACRON_TLS_CLIENT_CERTS, NOVACRON_HTTP2: HTTPS for the API; null: plain HTTP. */
+  tls: TlsSettings | null;
+  /** NOVACRON_CORS_ORIGINS: browser origins allowed to call the API (none by default). */
+  corsOrigins: string[];
   /** A token bucket per tenant, operator or address: NOVACRON_RATE_LIMIT_RATE requests/s, bursts of NOVACRON_RATE_LIMIT_BURST (rate 0: off). */
   rateLimit: { rate: number; burst: number };
+}
+
+export interface TlsSettings {
+  /** NOVACRON_TLS_CERT: PEM certificate (chain) file of the API. */
+  certPath: string;
+  /** NOVACRON_TLS_KEY: PEM private key file of the API. */
+  keyPath: string;
+  /** NOVACRON_TLS_CA: PEM CA file that signs operators' client certificates. */
+  caPath: string | undefined;
+  /** NOVACRON_TLS_CLIENT_CERTS: `none`, `optional` (a valid one authenticates an operator) or `required` (no connection without one). */
+  clientCerts: 'none' | 'optional' | 'required';
+  /** NOVACRON_HTTP2: HTTP/2 (with HTTP/1.1 for clients that do not offer h2) on the TLS port. */
+  http2: boolean;
 }
 
 export interface JwtSettings {
@@ -143,6 +160,8 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouse: clickhouseSettings(env),
     redis: redisSettings(env),
     feed: loadFeedSettings(env),
+    tls: tlsSettings(env),
+    corsOrigins: corsOrigins(env, 'NOVACRON_CORS_ORIGINS'),
     rateLimit: {
       rate: integer(env, 'NOVACRON_RATE_LIMIT_RATE', { min: 0, max: 1_000_000_000 }, 1_000),
       burst: integer(env, 'NOVACRON_RATE_LIMIT_BURST', { min: 1, max: 1_000_000_000 }, 2_000),
@@ -332,6 +351,43 @@ function jwtSecret(env: Env, name: string): string | undefined {
     throw invalid(name, `must be at least ${MIN_JWT_SECRET_LENGTH} characters long (got ${value.length}); leave it unset to use a generated <dataDir>/jwt.secret`);
   }
   return value;
+}
+
+function tlsSettings(env: Env): TlsSettings | null {
+  const certPath = optionalPath(env, 'NOVACRON_TLS_CERT');
+  const keyPath = optionalPath(env, 'NOVACRON_TLS_KEY');
+  const caPath = optionalPath(env, 'NOVACRON_TLS_CA');
+  const clientCerts = oneOf(env, 'NOVACRON_TLS_CLIENT_CERTS', ['none', 'optional', 'required'] as const, 'none');
+  const http2 = oneOf(env, 'NOVACRON_HTTP2', ['on', 'off'] as const, 'on') === 'on';
+  if (certPath === undefined && keyPath === undefined) {
+    for (const name of ['NOVACRON_TLS_CA', 'NOVACRON_TLS_CLIENT_CERTS'] as const) {
+      if (optional(env, name) !== undefined) throw invalid(name, 'needs NOVACRON_TLS_CERT and NOVACRON_TLS_KEY: client certificates are a TLS feature');
+    }
+    return null;
+  }
+  if (certPath === undefined) throw invalid('NOVACRON_TLS_CERT', 'must be set with NOVACRON_TLS_KEY (both PEM files)');
+  if (keyPath === undefined) throw invalid('NOVACRON_TLS_KEY', 'must be set with NOVACRON_TLS_CERT (both PEM files)');
+  if (clientCerts !== 'none' && caPath === undefined) throw invalid('NOVACRON_TLS_CLIENT_CERTS', `is ${clientCerts}: it needs NOVACRON_TLS_CA, the CA that signs the operators' certificates`);
+  return { certPath, keyPath, caPath, clientCerts, http2 };
+}
+
+/** `https://console.example.com,http://localhost:5173`: exact origins, no paths, no wildcards. */
+function corsOrigins(env: Env, name: string): string[] {
+  const value = optional(env, name);
+  if (value === undefined) return [];
+  const origins = [...new Set(value.split(',').map((o) => o.trim()).filter((o) => o !== ''))];
+  for (const origin of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin) {
+      throw invalid(name, `must be a comma-separated list of origins such as https://console.example.com or http://localhost:5173 (scheme, host and port only); got ${JSON.stringify(origin)}`);
+    }
+  }
+  return origins;
 }
 
 /** An `iss` / `aud` value: printable, no spaces, at most 200 characters. */

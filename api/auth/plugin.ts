@@ -1,3 +1,4 @@
+import { TLSSocket } from 'node:tls';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { NovaCronError } from '../../streams/errors/index.ts';
@@ -22,6 +23,12 @@ export interface AuthOptions {
    * signature is checked or key hashed. null: unlimited.
    */
   failures: TokenBuckets | null;
+  /**
+   * NOVACRON_TLS_CLIENT_CERTS optional or required: a request without a token
+   * or key, on a TLS connection whose client certificate NOVACRON_TLS_CA
+   * verified, runs as the operator `cert:<subject CN>`.
+   */
+  clientCertOperators?: boolean;
 }
 
 const unauthenticated = (message: string, cause?: unknown) =>
@@ -39,6 +46,15 @@ export function isProtected(request: FastifyRequest): boolean {
 }
 
 type Credential = { kind: 'jwt'; value: string } | { kind: 'api-key'; value: string; keyId: string | null };
+
+/** The operator a verified client certificate names, or null (no TLS, no certificate, not verified by the CA, no CN). */
+export function clientCertOperator(request: FastifyRequest): Principal | null {
+  const socket = request.raw.socket;
+  if (!(socket instanceof TLSSocket) || !socket.authorized) return null;
+  const cn = socket.getPeerCertificate().subject?.CN;
+  const name = Array.isArray(cn) ? cn[0] : cn;
+  return typeof name === 'string' && name !== '' ? { subject: `cert:${name}`, role: 'operator', tenantId: null } : null;
+}
 
 function credentialOf(request: FastifyRequest): Credential {
   const authorization = request.headers.authorization;
@@ -82,6 +98,10 @@ function limited(key: string, retryAfterMs: number): NovaCronError {
  */
 function authenticate(options: AuthOptions, request: FastifyRequest): Principal {
   const { cache, failures, isTenantDeleted } = options;
+  if (options.clientCertOperators === true && request.headers.authorization === undefined && request.headers['x-api-key'] === undefined) {
+    const operator = clientCertOperator(request);
+    if (operator !== null) return operator;
+  }
   const credential = credentialOf(request);
   let principal = cache.get(credential.value);
   if (principal === undefined) {
