@@ -25,7 +25,7 @@ describe('loadConfig', () => {
       kafkaProcessors: [],
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },
-      feed: { heartbeatMs: 15_000 },
+      feed: { heartbeatMs: 15_000, maxPerTenant: 5 },
       rateLimit: { rate: 1_000, burst: 2_000 },
       tls: null,
       corsOrigins: [],
@@ -89,7 +89,7 @@ describe('withoutCredentials', () => {
 
 describe('the event feed setting', () => {
   it('is read and checked with the others', () => {
-    expect(loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '250' }).feed).toEqual({ heartbeatMs: 250 });
+    expect(loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '250' }).feed).toEqual({ heartbeatMs: 250, maxPerTenant: 5 });
     expect(() => loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '5' })).toThrow(/NOVACRON_FEED_HEARTBEAT_MS/);
   });
 });
