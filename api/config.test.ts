@@ -21,7 +21,7 @@ describe('loadConfig', () => {
       routingLatencyMatrix: undefined,
       routingWeights: { distance: 0.1, latency: 0.4, cost: 0.25, load: 0.25 },
       routingMinHeadroom: 0.05,
-      kafka: { brokers: undefined, schemaRegistryUrl: undefined, topicPrefix: 'novacron', partitions: 12, replication: 1 },
+      kafka: { brokers: undefined, schemaRegistryUrl: undefined, topicPrefix: 'novacron', partitions: 12, replication: 1, security: { ssl: false, caPath: undefined, sasl: null } },
       kafkaProcessors: [],
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },

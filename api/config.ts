@@ -6,7 +6,7 @@ import { IDENTIFIER_PATTERN } from '../streams/clickhouse/escape.ts';
 import { loadFeedSettings, type FeedSettings } from '../connectors/feed/settings.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
 import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER } from './auth/token-verifier.ts';
-import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, type KafkaSettings } from '../streams/kafka/settings.ts';
+import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, SASL_MECHANISMS, TOPIC_PREFIX_PATTERN, type KafkaSecurity, type KafkaSettings } from '../streams/kafka/settings.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -249,7 +249,24 @@ function kafkaSettings(env: Env): KafkaSettings {
     topicPrefix,
     partitions: integer(env, 'NOVACRON_KAFKA_PARTITIONS', { min: 1, max: 10_000 }, DEFAULT_PARTITIONS),
     replication: integer(env, 'NOVACRON_KAFKA_REPLICATION', { min: 1, max: 32 }, DEFAULT_REPLICATION),
+    security: kafkaSecurity(env),
   };
+}
+
+function kafkaSecurity(env: Env): KafkaSecurity {
+  const caPath = optionalPath(env, 'NOVACRON_KAFKA_CA');
+  const ssl = oneOf(env, 'NOVACRON_KAFKA_SSL', ['on', 'off'] as const, caPath === undefined ? 'off' : 'on') === 'on';
+  if (!ssl && caPath !== undefined) throw invalid('NOVACRON_KAFKA_SSL', 'is off, but NOVACRON_KAFKA_CA is set: a CA is only used over TLS');
+  const mechanism = optional(env, 'NOVACRON_KAFKA_SASL_MECHANISM') === undefined ? undefined : oneOf(env, 'NOVACRON_KAFKA_SASL_MECHANISM', SASL_MECHANISMS, 'plain');
+  const username = optional(env, 'NOVACRON_KAFKA_SASL_USERNAME');
+  const password = optional(env, 'NOVACRON_KAFKA_SASL_PASSWORD');
+  if (mechanism === undefined) {
+    if (username !== undefined || password !== undefined) throw invalid('NOVACRON_KAFKA_SASL_MECHANISM', 'must be set (plain, scram-sha-256 or scram-sha-512) with NOVACRON_KAFKA_SASL_USERNAME / NOVACRON_KAFKA_SASL_PASSWORD');
+    return { ssl, caPath, sasl: null };
+  }
+  // The password is a secret: never echo it.
+  if (username === undefined || password === undefined) throw invalid('NOVACRON_KAFKA_SASL_MECHANISM', `is ${mechanism}: it needs NOVACRON_KAFKA_SASL_USERNAME and NOVACRON_KAFKA_SASL_PASSWORD`);
+  return { ssl, caPath, sasl: { mechanism, username, password } };
 }
 
 /** Projections the API may read from processors fed by Kafka (the inventory's query cache is invalidated in process: not yet). */

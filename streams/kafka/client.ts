@@ -3,8 +3,10 @@
  * failures become NovaCron errors.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel as kafkaLogLevel, type LogEntry } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as kafkaLogLevel, type KafkaConfig, type LogEntry, type SASLOptions } from 'kafkajs';
 import { NovaCronError, isNovaCronError } from '../errors/index.ts';
+import type { KafkaSecurity } from './settings.ts';
 
 /** Where connectors send their log lines (pino's `app.log` fits). */
 export interface Log {
@@ -26,14 +28,41 @@ export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId?: string;
   log?: Log;
+  /** TLS and SASL (NOVACRON_KAFKA_SSL, NOVACRON_KAFKA_CA, NOVACRON_KAFKA_SASL_MECHANISM and its user and password); default neither. */
+  security?: KafkaSecurity;
+}
+
+/** kafkajs' `ssl` and `sasl` options for these settings (the CA file is read here). */
+export function kafkaSecurityOptions({ ssl, caPath, sasl }: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const tls = ssl || caPath !== undefined ? (caPath === undefined ? true : { ca: [readFileSync(caPath, 'utf8')] }) : undefined;
+  return {
+    ...(tls === undefined ? {} : { ssl: tls }),
+    ...(sasl === null ? {} : { sasl: saslOption(sasl) }),
+  };
+}
+
+function saslOption({ mechanism, username, password }: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
+  switch (mechanism) {
+    case 'plain':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+    default: {
+      const never: never = mechanism;
+      throw new TypeError(`unknown SASL mechanism ${String(never)}`);
+    }
+  }
 }
 
 /** A kafkajs client whose own warnings and errors go to `log` (its info chatter is dropped). */
-export function createKafkaClient({ brokers, clientId = 'novacron', log = silentLog }: KafkaClientOptions): Kafka {
+export function createKafkaClient({ brokers, clientId = 'novacron', log = silentLog, security }: KafkaClientOptions): Kafka {
   if (!Array.isArray(brokers) || brokers.length === 0) throw new TypeError('createKafkaClient: brokers must be a non-empty list of host:port');
   return new Kafka({
     clientId,
     brokers: [...brokers],
+    ...(security === undefined ? {} : kafkaSecurityOptions(security)),
     logLevel: kafkaLogLevel.WARN,
     logCreator:
       () =>
