@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
@@ -15,9 +16,13 @@ import { openApiDatabase } from './api-db.ts';
 import { apiKeyRoutes } from './auth/api-key-routes.ts';
 import { createApiKeyStore } from './auth/api-keys.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
+import { createCredentialCache } from './auth/credential-cache.ts';
 import { auth } from './auth/plugin.ts';
+import { createTokenVerifier } from './auth/token-verifier.ts';
+import { createTokenBuckets } from './rate-limit-bucket.ts';
 import { rateLimit } from './rate-limit.ts';
-import type { Config } from './config.ts';
+import type { Config, TlsSettings } from './config.ts';
+import { securityHeaders } from './http/security-headers.ts';
 import { CORRELATION_HEADER, correlationId } from './http/correlation.ts';
 import { clientErrorHandler, errorHandling, frameworkErrors } from './http/error-handling.ts';
 import { openApi } from './http/openapi.ts';
@@ -26,6 +31,33 @@ import { idempotency } from './idempotency/plugin.ts';
 import { createIdempotencyStore } from './idempotency/store.ts';
 import { createMetrics, type AppMetrics } from './metrics/metrics.ts';
 import type { Platform } from './platform.ts';
+
+/**
+ * Fastify's `https` (and `http2`) options from the TLS settings (config.tls): the PEM files
+ * are read here, at start; a client certificate is requested when
+ * NOVACRON_TLS_CLIENT_CERTS is optional or required, and only `required`
+ * refuses a connection without a valid one.
+ */
+function serverTls(tls: TlsSettings | null): Record<string, unknown> {
+  if (tls === null) return {};
+  const read = (path: string, variable: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new NovaCronError('NC_CONFIG_INVALID', `${variable} names ${path}, which cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { details: { variable } });
+    }
+  };
+  const https = {
+    cert: read(tls.certPath, 'NOVACRON_TLS_CERT'),
+    key: read(tls.keyPath, 'NOVACRON_TLS_KEY'),
+    ...(tls.caPath === undefined ? {} : { ca: read(tls.caPath, 'NOVACRON_TLS_CA') }),
+    requestCert: tls.clientCerts !== 'none',
+    rejectUnauthorized: tls.clientCerts === 'required',
+    minVersion: 'TLSv1.2' as const,
+    ...(tls.http2 ? { allowHTTP1: true } : {}),
+  };
+  return tls.http2 ? { https, http2: true } : { https };
+}
 
 /** The Fastify instance of the API, typed with the TypeBox type provider. */
 export type App = FastifyInstance<RawServerDefault, RawRequestDefaultExpression, RawReplyDefaultExpression, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -73,6 +105,8 @@ declare module 'fastify' {
  */
 export function buildApp({ platform, config, tenantExists, logger, extraPlugins = [], now = Date.now }: AppOptions): App {
   const app = Fastify({
+    // The TLS settings: HTTPS, HTTP/2 with HTTP/1.1 beside it (the TypeScript types follow the default HTTP/1 server, whose API Fastify gives either way).
+    ...serverTls(config.tls),
     logger: logger ?? { level: config.logLevel },
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: correlationId,
@@ -93,7 +127,10 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
   app.decorate('metrics', metrics);
 
   const db = openApiDatabase(join(config.dataDir, 'api.db'), { sync: config.sqliteSync });
-  const apiKeys = createApiKeyStore(db);
+  const credentials = createCredentialCache({ max: config.authCache.size, apiKeyTtlMs: config.authCache.apiKeyTtlMs });
+  const keyStore = createApiKeyStore(db);
+  // A revocation drops the key's cached verifications at once.
+  const apiKeys = { ...keyStore, revoke: (id: string) => { const revoked = keyStore.revoke(id); credentials.forgetApiKey(id); return revoked; } };
   const idempotencyStore = createIdempotencyStore(db, { ttlMs: config.idempotencyTtlHours * 3_600_000 });
   const secret = loadJwtSecret({ value: config.jwtSecret, dataDir: config.dataDir });
 
@@ -115,8 +152,12 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
 
   app.register(errorHandling);
   app.register(openApi, { version: packageJson.version });
-  app.register(auth, { secret, apiKeys });
-  app.register(rateLimit, { settings: config.rateLimit, redis: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix } });
+  app.register(securityHeaders, { corsOrigins: config.corsOrigins, tls: config.tls !== null });
+  const verifier = createTokenVerifier({ current: secret, previous: config.jwt.previousSecret, policy: config.jwt });
+  const { burst, perMinute } = config.authFailures;
+  const failures = perMinute === 0 ? null : createTokenBuckets({ rate: perMinute / 60, burst }, { now });
+  app.register(auth, { verifier, apiKeys, cache: credentials, isTenantDeleted: (tenantId) => platform.keys.isDestroyed(tenantId), failures, clientCertOperators: config.tls !== null && config.tls.clientCerts !== 'none' });
+  app.register(rateLimit, { settings: config.rateLimit, redis: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix }, now });
   app.register(idempotency, { store: idempotencyStore, now });
   app.register(opsRoutes, { store: platform.store, metrics });
   app.register(apiKeyRoutes, { apiKeys, tenantExists });

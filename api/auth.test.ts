@@ -43,8 +43,9 @@ const guardedRoutes: RoutePlugin = async (app) => {
 let t: TestApp;
 afterEach(async () => t?.close());
 
-const sign = (secret: string, claims: Record<string, unknown>, options: { expiresIn?: number; clockTimestamp?: number } = {}) =>
-  createSigner({ key: secret, algorithm: 'HS256', expiresIn: 60_000, ...options })(claims);
+// Tokens as `novacron token` signs them (iss and aud of the default settings), unless told otherwise.
+const sign = (secret: string, claims: Record<string, unknown>, options: { expiresIn?: number; clockTimestamp?: number; iss?: string; aud?: string; kid?: string } = {}) =>
+  createSigner({ key: secret, algorithm: 'HS256', expiresIn: 60_000, iss: 'novacron', aud: 'novacron-api', ...options })(claims);
 
 describe('JWT authentication', () => {
   it('answers 401 without credentials, with a bad token and with an expired one', async () => {

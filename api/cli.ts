@@ -62,8 +62,10 @@ function token(args: string[]): number {
   const ttlSeconds = parseTtl(ttl);
   if (ttlSeconds === undefined) throw new UsageError('--ttl must be a positive duration such as 90s, 15m, 1h or 30d');
   const config = loadConfig();
+  if (ttlSeconds > config.jwt.maxTtlSeconds) throw new UsageError(`--ttl must be at most NOVACRON_JWT_MAX_TTL_SECONDS (${config.jwt.maxTtlSeconds} s): the server refuses longer-lived tokens`);
   const secret = loadJwtSecret({ value: config.jwtSecret, dataDir: config.dataDir });
-  process.stdout.write(`${signToken(secret, { subject: sub, role, tenantId: tenant, ttlSeconds })}\n`);
+  const { issuer, audience } = config.jwt;
+  process.stdout.write(`${signToken(secret, { subject: sub, role, tenantId: tenant, ttlSeconds, issuer, audience })}\n`);
   return 0;
 }
 

@@ -21,12 +21,17 @@ describe('loadConfig', () => {
       routingLatencyMatrix: undefined,
       routingWeights: { distance: 0.1, latency: 0.4, cost: 0.25, load: 0.25 },
       routingMinHeadroom: 0.05,
-      kafka: { brokers: undefined, schemaRegistryUrl: undefined, topicPrefix: 'novacron', partitions: 12, replication: 1 },
+      kafka: { brokers: undefined, schemaRegistryUrl: undefined, topicPrefix: 'novacron', partitions: 12, replication: 1, security: { ssl: false, caPath: undefined, sasl: null } },
       kafkaProcessors: [],
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },
-      feed: { heartbeatMs: 15_000 },
-      rateLimit: { max: 6_000, windowMs: 60_000 },
+      feed: { heartbeatMs: 15_000, maxPerTenant: 5 },
+      rateLimit: { rate: 1_000, burst: 2_000 },
+      tls: null,
+      corsOrigins: [],
+      jwt: { previousSecret: undefined, issuer: 'novacron', audience: 'novacron-api', maxTtlSeconds: 86_400, clockSkewSeconds: 30 },
+      authCache: { size: 10_000, apiKeyTtlMs: 10_000 },
+      authFailures: { burst: 20, perMinute: 10 },
     });
   });
 
@@ -84,7 +89,7 @@ describe('withoutCredentials', () => {
 
 describe('the event feed setting', () => {
   it('is read and checked with the others', () => {
-    expect(loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '250' }).feed).toEqual({ heartbeatMs: 250 });
+    expect(loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '250' }).feed).toEqual({ heartbeatMs: 250, maxPerTenant: 5 });
     expect(() => loadConfig({ NOVACRON_FEED_HEARTBEAT_MS: '5' })).toThrow(/NOVACRON_FEED_HEARTBEAT_MS/);
   });
 });

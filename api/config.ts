@@ -5,7 +5,8 @@ import { DEFAULT_REDIS_PREFIX, REDIS_PREFIX_PATTERN } from '../projections/cache
 import { IDENTIFIER_PATTERN } from '../streams/clickhouse/escape.ts';
 import { loadFeedSettings, type FeedSettings } from '../connectors/feed/settings.ts';
 import { NovaCronError } from '../streams/errors/index.ts';
-import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, TOPIC_PREFIX_PATTERN, type KafkaSettings } from '../streams/kafka/settings.ts';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER } from './auth/token-verifier.ts';
+import { DEFAULT_PARTITIONS, DEFAULT_REPLICATION, DEFAULT_TOPIC_PREFIX, SASL_MECHANISMS, TOPIC_PREFIX_PATTERN, type KafkaSecurity, type KafkaSettings } from '../streams/kafka/settings.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -30,6 +31,12 @@ export interface Config {
   port: number;
   /** NOVACRON_JWT_SECRET: HS256 secret of the JWTs; generated into `<dataDir>/jwt.secret` when unset. */
   jwtSecret: string | undefined;
+  /** NOVACRON_JWT_PREVIOUS_SECRET, NOVACRON_JWT_ISSUER, NOVACRON_JWT_AUDIENCE, NOVACRON_JWT_MAX_TTL_SECONDS, NOVACRON_JWT_CLOCK_SKEW_SECONDS. */
+  jwt: JwtSettings;
+  /** NOVACRON_AUTH_CACHE_SIZE verified credentials kept; an API key's entry at most NOVACRON_AUTH_CACHE_API_KEY_MS. */
+  authCache: { size: number; apiKeyTtlMs: number };
+  /** Failed authentications per address and per API key: NOVACRON_AUTH_FAILURE_BURST at once, then NOVACRON_AUTH_FAILURE_PER_MINUTE (0: unlimited). */
+  authFailures: { burst: number; perMinute: number };
   /** NOVACRON_LOG_LEVEL: pino level of the JSON logs. */
   logLevel: LogLevel;
   /** NOVACRON_IDEMPOTENCY_TTL_HOURS: how long an Idempotency-Key's answer is kept. */
@@ -60,8 +67,38 @@ export interface Config {
   redis: RedisSettings;
   /** The event feed (GET /v1/events): NOVACRON_FEED_HEARTBEAT_MS. */
   feed: FeedSettings;
-  /** NOVACRON_RATE_LIMIT_MAX requests per NOVACRON_RATE_LIMIT_WINDOW_MS per tenant, operator or address (max 0: off). */
-  rateLimit: { max: number; windowMs: number };
+  /** NOVACRON_TLS_CERT, NOVACRON_TLS_KEY, NOVACRON_TLS_CA, NOVACRON_TLS_CLIENT_CERTS, NOVACRON_HTTP2: HTTPS for the API; null: plain HTTP. */
+  tls: TlsSettings | null;
+  /** NOVACRON_CORS_ORIGINS: browser origins allowed to call the API (none by default). */
+  corsOrigins: string[];
+  /** A token bucket per tenant, operator or address: NOVACRON_RATE_LIMIT_RATE requests/s, bursts of NOVACRON_RATE_LIMIT_BURST (rate 0: off). */
+  rateLimit: { rate: number; burst: number };
+}
+
+export interface TlsSettings {
+  /** NOVACRON_TLS_CERT: PEM certificate (chain) file of the API. */
+  certPath: string;
+  /** NOVACRON_TLS_KEY: PEM private key file of the API. */
+  keyPath: string;
+  /** NOVACRON_TLS_CA: PEM CA file that signs operators' client certificates. */
+  caPath: string | undefined;
+  /** NOVACRON_TLS_CLIENT_CERTS: `none`, `optional` (a valid one authenticates an operator) or `required` (no connection without one). */
+  clientCerts: 'none' | 'optional' | 'required';
+  /** NOVACRON_HTTP2: HTTP/2 (with HTTP/1.1 for clients that do not offer h2) on the TLS port. */
+  http2: boolean;
+}
+
+export interface JwtSettings {
+  /** NOVACRON_JWT_PREVIOUS_SECRET: the secret before the last rotation; tokens naming its kid still verify until they expire. */
+  previousSecret: string | undefined;
+  /** NOVACRON_JWT_ISSUER: the `iss` a token must carry. */
+  issuer: string;
+  /** NOVACRON_JWT_AUDIENCE: the `aud` a token must carry. */
+  audience: string;
+  /** NOVACRON_JWT_MAX_TTL_SECONDS: longest token lifetime accepted (exp − iat, and exp − now). */
+  maxTtlSeconds: number;
+  /** NOVACRON_JWT_CLOCK_SKEW_SECONDS: tolerance on exp / nbf / iat. */
+  clockSkewSeconds: number;
 }
 
 export interface RedisSettings {
@@ -93,6 +130,21 @@ export function loadConfig(env: Env = process.env): Config {
     host: host(env, 'NOVACRON_HOST', '127.0.0.1'),
     port: integer(env, 'NOVACRON_PORT', { min: 0, max: 65_535 }, 8080),
     jwtSecret: jwtSecret(env, 'NOVACRON_JWT_SECRET'),
+    jwt: {
+      previousSecret: jwtSecret(env, 'NOVACRON_JWT_PREVIOUS_SECRET'),
+      issuer: claimValue(env, 'NOVACRON_JWT_ISSUER', DEFAULT_JWT_ISSUER),
+      audience: claimValue(env, 'NOVACRON_JWT_AUDIENCE', DEFAULT_JWT_AUDIENCE),
+      maxTtlSeconds: integer(env, 'NOVACRON_JWT_MAX_TTL_SECONDS', { min: 60, max: 31_622_400 }, 86_400),
+      clockSkewSeconds: integer(env, 'NOVACRON_JWT_CLOCK_SKEW_SECONDS', { min: 0, max: 600 }, 30),
+    },
+    authCache: {
+      size: integer(env, 'NOVACRON_AUTH_CACHE_SIZE', { min: 0, max: 10_000_000 }, 10_000),
+      apiKeyTtlMs: integer(env, 'NOVACRON_AUTH_CACHE_API_KEY_MS', { min: 0, max: 3_600_000 }, 10_000),
+    },
+    authFailures: {
+      burst: integer(env, 'NOVACRON_AUTH_FAILURE_BURST', { min: 1, max: 1_000_000 }, 20),
+      perMinute: integer(env, 'NOVACRON_AUTH_FAILURE_PER_MINUTE', { min: 0, max: 1_000_000 }, 10),
+    },
     logLevel: oneOf(env, 'NOVACRON_LOG_LEVEL', LOG_LEVELS, 'info'),
     idempotencyTtlHours: positiveNumber(env, 'NOVACRON_IDEMPOTENCY_TTL_HOURS', { max: 24 * 366 }, 24),
     reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
@@ -108,9 +160,11 @@ export function loadConfig(env: Env = process.env): Config {
     clickhouse: clickhouseSettings(env),
     redis: redisSettings(env),
     feed: loadFeedSettings(env),
+    tls: tlsSettings(env),
+    corsOrigins: corsOrigins(env, 'NOVACRON_CORS_ORIGINS'),
     rateLimit: {
-      max: integer(env, 'NOVACRON_RATE_LIMIT_MAX', { min: 0, max: 1_000_000_000 }, 6_000),
-      windowMs: integer(env, 'NOVACRON_RATE_LIMIT_WINDOW_MS', { min: 100, max: 86_400_000 }, 60_000),
+      rate: integer(env, 'NOVACRON_RATE_LIMIT_RATE', { min: 0, max: 1_000_000_000 }, 1_000),
+      burst: integer(env, 'NOVACRON_RATE_LIMIT_BURST', { min: 1, max: 1_000_000_000 }, 2_000),
     },
   };
 }
@@ -195,7 +249,24 @@ function kafkaSettings(env: Env): KafkaSettings {
     topicPrefix,
     partitions: integer(env, 'NOVACRON_KAFKA_PARTITIONS', { min: 1, max: 10_000 }, DEFAULT_PARTITIONS),
     replication: integer(env, 'NOVACRON_KAFKA_REPLICATION', { min: 1, max: 32 }, DEFAULT_REPLICATION),
+    security: kafkaSecurity(env),
   };
+}
+
+function kafkaSecurity(env: Env): KafkaSecurity {
+  const caPath = optionalPath(env, 'NOVACRON_KAFKA_CA');
+  const ssl = oneOf(env, 'NOVACRON_KAFKA_SSL', ['on', 'off'] as const, caPath === undefined ? 'off' : 'on') === 'on';
+  if (!ssl && caPath !== undefined) throw invalid('NOVACRON_KAFKA_SSL', 'is off, but NOVACRON_KAFKA_CA is set: a CA is only used over TLS');
+  const mechanism = optional(env, 'NOVACRON_KAFKA_SASL_MECHANISM') === undefined ? undefined : oneOf(env, 'NOVACRON_KAFKA_SASL_MECHANISM', SASL_MECHANISMS, 'plain');
+  const username = optional(env, 'NOVACRON_KAFKA_SASL_USERNAME');
+  const password = optional(env, 'NOVACRON_KAFKA_SASL_PASSWORD');
+  if (mechanism === undefined) {
+    if (username !== undefined || password !== undefined) throw invalid('NOVACRON_KAFKA_SASL_MECHANISM', 'must be set (plain, scram-sha-256 or scram-sha-512) with NOVACRON_KAFKA_SASL_USERNAME / NOVACRON_KAFKA_SASL_PASSWORD');
+    return { ssl, caPath, sasl: null };
+  }
+  // The password is a secret: never echo it.
+  if (username === undefined || password === undefined) throw invalid('NOVACRON_KAFKA_SASL_MECHANISM', `is ${mechanism}: it needs NOVACRON_KAFKA_SASL_USERNAME and NOVACRON_KAFKA_SASL_PASSWORD`);
+  return { ssl, caPath, sasl: { mechanism, username, password } };
 }
 
 /** Projections the API may read from processors fed by Kafka (the inventory's query cache is invalidated in process: not yet). */
@@ -296,6 +367,51 @@ function jwtSecret(env: Env, name: string): string | undefined {
     // The value itself is a secret: never echo it.
     throw invalid(name, `must be at least ${MIN_JWT_SECRET_LENGTH} characters long (got ${value.length}); leave it unset to use a generated <dataDir>/jwt.secret`);
   }
+  return value;
+}
+
+function tlsSettings(env: Env): TlsSettings | null {
+  const certPath = optionalPath(env, 'NOVACRON_TLS_CERT');
+  const keyPath = optionalPath(env, 'NOVACRON_TLS_KEY');
+  const caPath = optionalPath(env, 'NOVACRON_TLS_CA');
+  const clientCerts = oneOf(env, 'NOVACRON_TLS_CLIENT_CERTS', ['none', 'optional', 'required'] as const, 'none');
+  const http2 = oneOf(env, 'NOVACRON_HTTP2', ['on', 'off'] as const, 'on') === 'on';
+  if (certPath === undefined && keyPath === undefined) {
+    for (const name of ['NOVACRON_TLS_CA', 'NOVACRON_TLS_CLIENT_CERTS'] as const) {
+      if (optional(env, name) !== undefined) throw invalid(name, 'needs NOVACRON_TLS_CERT and NOVACRON_TLS_KEY: client certificates are a TLS feature');
+    }
+    return null;
+  }
+  if (certPath === undefined) throw invalid('NOVACRON_TLS_CERT', 'must be set with NOVACRON_TLS_KEY (both PEM files)');
+  if (keyPath === undefined) throw invalid('NOVACRON_TLS_KEY', 'must be set with NOVACRON_TLS_CERT (both PEM files)');
+  if (clientCerts !== 'none' && caPath === undefined) throw invalid('NOVACRON_TLS_CLIENT_CERTS', `is ${clientCerts}: it needs NOVACRON_TLS_CA, the CA that signs the operators' certificates`);
+  return { certPath, keyPath, caPath, clientCerts, http2 };
+}
+
+/** `https://console.example.com,http://localhost:5173`: exact origins, no paths, no wildcards. */
+function corsOrigins(env: Env, name: string): string[] {
+  const value = optional(env, name);
+  if (value === undefined) return [];
+  const origins = [...new Set(value.split(',').map((o) => o.trim()).filter((o) => o !== ''))];
+  for (const origin of origins) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== origin) {
+      throw invalid(name, `must be a comma-separated list of origins such as https://console.example.com or http://localhost:5173 (scheme, host and port only); got ${JSON.stringify(origin)}`);
+    }
+  }
+  return origins;
+}
+
+/** An `iss` / `aud` value: printable, no spaces, at most 200 characters. */
+function claimValue(env: Env, name: string, fallback: string): string {
+  const value = optional(env, name)?.trim();
+  if (value === undefined || value === '') return fallback;
+  if (!/^[\x21-\x7e]{1,200}$/.test(value)) throw invalid(name, `must be 1 to 200 printable characters without spaces (a JWT claim value); got ${JSON.stringify(value)}`);
   return value;
 }
 

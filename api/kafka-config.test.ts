@@ -17,6 +17,7 @@ describe('loadConfig: Kafka settings', () => {
       topicPrefix: 'test-1a2b.novacron',
       partitions: 3,
       replication: 3,
+      security: { ssl: false, caPath: undefined, sasl: null },
     });
   });
 

@@ -47,7 +47,7 @@ export interface KafkaProjectionsOptions {
  */
 export function openKafkaProjections({ config, projections, consume, catalog, codec, store, clientId, log, onCommit, onFenced, onError }: KafkaProjectionsOptions): KafkaProjectionHost {
   const { brokers, registryUrl } = requireKafka(config, consume.length > 0 ? '--role processor' : 'NOVACRON_KAFKA_PROCESSORS');
-  const kafka = createKafkaClient({ brokers, clientId, ...(log ? { log } : {}) });
+  const kafka = createKafkaClient({ brokers, clientId, security: config.kafka.security, ...(log ? { log } : {}) });
   const schemas = createRegistrySchemas({ registry: createSchemaRegistry(registryUrl, clientId), url: registryUrl, catalog });
   const serde = createEventSerde({ schemas, topicPrefix: config.kafka.topicPrefix });
   return createKafkaProjectionHost({

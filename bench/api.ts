@@ -95,7 +95,7 @@ try {
 
   // 2. NovaCron as `novacron start` runs it.
   // Rate limits off: one tenant makes every request here, far past a tenant's default budget.
-  const env = { NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_JWT_SECRET: secret, NOVACRON_LOG_LEVEL: 'warn', NOVACRON_RATE_LIMIT_MAX: '0' };
+  const env = { NOVACRON_DATA_DIR: dataDir, NOVACRON_PORT: '0', NOVACRON_JWT_SECRET: secret, NOVACRON_LOG_LEVEL: 'warn', NOVACRON_RATE_LIMIT_RATE: '0' };
   const url = await serve(['bin/novacron.mjs', 'start'], env, /^NovaCron API listening on (http:\/\/\S+)/);
   const operator = await token(['--role', 'operator']);
   const tenant = await token(['--role', 'tenant-admin', '--tenant', 'acme']);

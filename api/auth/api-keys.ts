@@ -28,6 +28,9 @@ export interface ApiKeyStore {
 /** `nck_` + 16 hex characters of id + `_` + 43 base64url characters (32 random bytes). */
 const KEY_FORMAT = /^nck_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$/;
 
+/** The id part of a presented key (group 1), read before any hashing, e.g. to limit failed attempts per key. */
+export const API_KEY_ID = /^nck_([0-9a-f]{16})_/;
+
 /**
  * The secret is 32 random bytes, so a single sha256 is enough to store it
  * (nobody can brute-force 256 bits; slow hashes are for low-entropy passwords).

@@ -1,5 +1,6 @@
 import { createSigner } from 'fast-jwt';
 import { isTenantRole, type Role } from './principal.ts';
+import { DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, kidOf } from './token-verifier.ts';
 
 export interface TokenRequest {
   subject: string;
@@ -7,14 +8,21 @@ export interface TokenRequest {
   /** Required for tenant roles, refused for operators. */
   tenantId?: string | undefined;
   ttlSeconds: number;
+  /** NOVACRON_JWT_ISSUER / NOVACRON_JWT_AUDIENCE of the server that will verify it (defaults: theirs). */
+  issuer?: string | undefined;
+  audience?: string | undefined;
 }
 
-/** Signs an HS256 JWT `{ sub, role, tenantId? }` expiring after `ttlSeconds`, as the server verifies it. */
-export function signToken(secret: string, { subject, role, tenantId, ttlSeconds }: TokenRequest): string {
+/**
+ * Signs an HS256 JWT `{ sub, role, tenantId?, iss, aud, iat, exp }` expiring
+ * after `ttlSeconds`, its header naming the secret's `kid`, as the server
+ * verifies it. Sign with the current secret (NOVACRON_JWT_SECRET).
+ */
+export function signToken(secret: string, { subject, role, tenantId, ttlSeconds, issuer = DEFAULT_JWT_ISSUER, audience = DEFAULT_JWT_AUDIENCE }: TokenRequest): string {
   if (isTenantRole(role) !== (tenantId !== undefined)) {
     throw new RangeError(isTenantRole(role) ? `a ${role} token needs a tenant id` : 'an operator token takes no tenant id');
   }
-  const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000 });
+  const sign = createSigner({ key: secret, algorithm: 'HS256', expiresIn: ttlSeconds * 1000, kid: kidOf(secret), iss: issuer, aud: audience });
   return sign(tenantId === undefined ? { sub: subject, role } : { sub: subject, role, tenantId });
 }
 

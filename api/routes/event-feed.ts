@@ -15,6 +15,8 @@ export interface EventFeedDeps {
   catalog: Catalog;
   /** NOVACRON_FEED_HEARTBEAT_MS. */
   heartbeatMs: number;
+  /** NOVACRON_FEED_MAX_PER_TENANT: a tenant's feeds open at once here; one more answers 429 NC_RATE_LIMITED (operators are not limited). */
+  maxPerTenant?: number;
   /** Events read from the store per page: the most a feed holds in memory besides the frame being written. */
   pageSize?: number;
 }
@@ -46,12 +48,13 @@ const SSE_HEADERS: OutgoingHttpHeaders = {
  * tracked and ended when the app closes, so shutdown never waits on them.
  */
 export const eventFeed =
-  ({ store, catalog, heartbeatMs, pageSize = 256 }: EventFeedDeps): RoutePlugin =>
+  ({ store, catalog, heartbeatMs, maxPerTenant = Number.POSITIVE_INFINITY, pageSize = 256 }: EventFeedDeps): RoutePlugin =>
   async (app) => {
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError('eventFeed: pageSize must be a positive integer');
     if (!Number.isInteger(heartbeatMs) || heartbeatMs < 1) throw new RangeError('eventFeed: heartbeatMs must be a positive integer');
     const ownership = createOwnership({ store });
     const open = new Set<{ abort: AbortController; done: Promise<void> }>();
+    const openPerTenant = new Map<string, number>();
     let closing = false;
 
     const feedsOpen = new Gauge({ name: 'novacron_event_feeds_open', help: 'Open GET /v1/events feeds.', registers: [app.metrics.registry] });
@@ -92,7 +95,7 @@ export const eventFeed =
             description: 'A text/event-stream that stays open until the client leaves or the server shuts down.',
             content: { 'text/event-stream': { schema: Type.String() } },
           },
-          ...errorResponses(400, 401, 403, 503),
+          ...errorResponses(400, 401, 403, 429, 503),
         },
       },
     }, async (request, reply) => {
@@ -126,6 +129,23 @@ export const eventFeed =
         return eventFrame(message);
       };
 
+      if (tenantId !== null) {
+        const count = openPerTenant.get(tenantId) ?? 0;
+        if (count >= maxPerTenant) {
+          throw new NovaCronError('NC_RATE_LIMITED', `tenant ${tenantId} already has ${count} event feeds open here (NOVACRON_FEED_MAX_PER_TENANT); close one, or retry later`, {
+            retriable: true,
+            details: { key: `feeds:tenant:${tenantId}`, limit: maxPerTenant, retryAfterSeconds: 5 },
+          });
+        }
+        openPerTenant.set(tenantId, count + 1);
+      }
+      const release = () => {
+        if (tenantId === null) return;
+        const left = (openPerTenant.get(tenantId) ?? 1) - 1;
+        if (left > 0) openPerTenant.set(tenantId, left);
+        else openPerTenant.delete(tenantId);
+      };
+
       const subscription = store.subscribeToAll({
         afterPosition,
         batchSize: pageSize,
@@ -154,6 +174,7 @@ export const eventFeed =
         if (raw.writableNeedDrain) raw.destroy();
         else if (!raw.writableEnded && !raw.destroyed) raw.end();
         open.delete(feed);
+        release();
         feedsOpen.dec();
         finished();
       }

@@ -25,12 +25,12 @@ export interface FleetApp {
  * `novacron start --role api`: no relay, analytics only read), on a temporary
  * data dir.
  */
-export async function fleetApp(env: Record<string, string> = {}, { role = 'all' }: { role?: 'all' | 'api' } = {}): Promise<FleetApp> {
+export async function fleetApp(env: Record<string, string> = {}, { role = 'all', now }: { role?: 'all' | 'api'; now?: () => number } = {}): Promise<FleetApp> {
   const dataDir = mkdtempSync(join(tmpdir(), 'novacron-fleet-api-'));
   const config = loadConfig({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal', ...env });
   const platform = openPlatform(config, { analytics: role === 'all' ? 'run' : 'read' });
   const wiring = role === 'all' ? wireApi(platform) : wireApi(platform, { relay: false });
-  const app = buildApp({ platform, config, logger: false, tenantExists: wiring.tenantExists, extraPlugins: wiring.plugins });
+  const app = buildApp({ platform, config, logger: false, tenantExists: wiring.tenantExists, extraPlugins: wiring.plugins, ...(now === undefined ? {} : { now }) });
   await app.ready();
   const secret = loadJwtSecret({ value: config.jwtSecret, dataDir });
   const bearer = (token: string) => ({ authorization: `Bearer ${token}` });

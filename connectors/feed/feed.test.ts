@@ -27,8 +27,8 @@ describe('redactPersonal', () => {
 
 describe('loadFeedSettings', () => {
   it('defaults the heartbeat to 15 s and checks NOVACRON_FEED_HEARTBEAT_MS', () => {
-    expect(loadFeedSettings({})).toEqual({ heartbeatMs: DEFAULT_HEARTBEAT_MS });
-    expect(loadFeedSettings({ NOVACRON_FEED_HEARTBEAT_MS: '2500' })).toEqual({ heartbeatMs: 2500 });
+    expect(loadFeedSettings({})).toEqual({ heartbeatMs: DEFAULT_HEARTBEAT_MS, maxPerTenant: 5 });
+    expect(loadFeedSettings({ NOVACRON_FEED_HEARTBEAT_MS: '2500' })).toEqual({ heartbeatMs: 2500, maxPerTenant: 5 });
     for (const bad of ['0', '99', '1.5', 'soon', '3600001']) {
       let error: unknown;
       try {
@@ -38,5 +38,10 @@ describe('loadFeedSettings', () => {
       }
       expect(isNovaCronError(error, 'NC_CONFIG_INVALID') && error.details).toEqual({ variable: 'NOVACRON_FEED_HEARTBEAT_MS' });
     }
+  });
+
+  it('reads NOVACRON_FEED_MAX_PER_TENANT, from 1 to 10000', () => {
+    expect(loadFeedSettings({ NOVACRON_FEED_MAX_PER_TENANT: '20' }).maxPerTenant).toBe(20);
+    for (const bad of ['0', '10001', 'many']) expect(() => loadFeedSettings({ NOVACRON_FEED_MAX_PER_TENANT: bad })).toThrow(/NOVACRON_FEED_MAX_PER_TENANT/);
   });
 });

@@ -20,7 +20,7 @@ export function kafkaClients(settings: KafkaSettings, { log = silentLog, catalog
   const brokers = settings.brokers ?? [required(undefined, 'NOVACRON_KAFKA_BROKERS')];
   const url = required(settings.schemaRegistryUrl, 'NOVACRON_SCHEMA_REGISTRY_URL');
   return {
-    kafka: createKafkaClient({ brokers, clientId, log }),
+    kafka: createKafkaClient({ brokers, clientId, log, security: settings.security }),
     schemas: createRegistrySchemas({ registry: createSchemaRegistry(url, clientId), url, catalog }),
   };
 }

@@ -27,7 +27,7 @@ export const errorCatalog = {
   NC_BAD_REQUEST: { status: 400, summary: 'The HTTP request itself is malformed (bad URL encoding, bad Content-Length, unparsable request line).' },
   NC_UNAUTHENTICATED: { status: 401, summary: 'No valid credentials: send Authorization: Bearer <JWT> or X-API-Key; the message says what was wrong (missing, invalid, expired, revoked).' },
   NC_FORBIDDEN: { status: 403, summary: "The principal's role may not call this route; details give the role and the roles allowed." },
-  NC_RATE_LIMITED: { status: 429, summary: 'Too many requests from this tenant (or operator, or address) in the window (NOVACRON_RATE_LIMIT_MAX per NOVACRON_RATE_LIMIT_WINDOW_MS); Retry-After says when to try again, details give the limit.' },
+  NC_RATE_LIMITED: { status: 429, summary: 'Too many requests from this tenant (or operator, or address): its token bucket (NOVACRON_RATE_LIMIT_RATE per second, bursts of NOVACRON_RATE_LIMIT_BURST) is empty; or too many failed authentications from this address or for this API key. Retry-After says when to try again, details give the key and the limit.' },
   NC_ROUTE_NOT_FOUND: { status: 404, summary: 'No route matches the method and path.' },
   NC_REQUEST_TIMEOUT: { status: 408, summary: 'The client did not send the whole request in time.' },
   NC_PAYLOAD_TOO_LARGE: { status: 413, summary: 'The request body is larger than 1 MiB.' },

@@ -3,9 +3,11 @@
  * failures become NovaCron errors.
  */
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Kafka, logLevel as kafkaLogLevels, type LogEntry, type logCreator } from 'kafkajs';
+import { readFileSync } from 'node:fs';
+import { Kafka, logLevel as kafkaLogLevels, type KafkaConfig, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
 import { pino, type DestinationStream } from 'pino';
 import { NovaCronError, isNovaCronError } from '../errors/index.ts';
+import type { KafkaSecurity } from './settings.ts';
 
 /** Where connectors send their log lines (pino's `app.log` fits). */
 export interface Log {
@@ -52,6 +54,32 @@ export interface KafkaClientOptions {
   brokers: readonly string[];
   clientId?: string;
   log?: Log;
+  /** TLS and SASL (NOVACRON_KAFKA_SSL, NOVACRON_KAFKA_CA, NOVACRON_KAFKA_SASL_MECHANISM and its user and password); default neither. */
+  security?: KafkaSecurity;
+}
+
+/** kafkajs' `ssl` and `sasl` options for these settings (the CA file is read here). */
+export function kafkaSecurityOptions({ ssl, caPath, sasl }: KafkaSecurity): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const tls = ssl || caPath !== undefined ? (caPath === undefined ? true : { ca: [readFileSync(caPath, 'utf8')] }) : undefined;
+  return {
+    ...(tls === undefined ? {} : { ssl: tls }),
+    ...(sasl === null ? {} : { sasl: saslOption(sasl) }),
+  };
+}
+
+function saslOption({ mechanism, username, password }: NonNullable<KafkaSecurity['sasl']>): SASLOptions {
+  switch (mechanism) {
+    case 'plain':
+      return { mechanism, username, password };
+    case 'scram-sha-256':
+      return { mechanism, username, password };
+    case 'scram-sha-512':
+      return { mechanism, username, password };
+    default: {
+      const never: never = mechanism;
+      throw new TypeError(`unknown SASL mechanism ${String(never)}`);
+    }
+  }
 }
 
 /**
@@ -104,11 +132,12 @@ export function kafkaLogCreator(log: Log): logCreator {
 }
 
 /** A kafkajs client whose log entries go to `log` (see kafkaLogLevel). */
-export function createKafkaClient({ brokers, clientId = 'novacron', log = silentLog }: KafkaClientOptions): Kafka {
+export function createKafkaClient({ brokers, clientId = 'novacron', log = silentLog, security }: KafkaClientOptions): Kafka {
   if (!Array.isArray(brokers) || brokers.length === 0) throw new TypeError('createKafkaClient: brokers must be a non-empty list of host:port');
   return new Kafka({
     clientId,
     brokers: [...brokers],
+    ...(security === undefined ? {} : kafkaSecurityOptions(security)),
     // INFO: its info entries are logged at debug (kafkajs's own debug level is every request).
     logLevel: log.debug ? kafkaLogLevels.INFO : kafkaLogLevels.WARN,
     logCreator: kafkaLogCreator(log),

@@ -13,7 +13,22 @@ export interface KafkaSettings {
   partitions: number;
   /** NOVACRON_KAFKA_REPLICATION: replication factor of each topic `novacron kafka init` creates. */
   replication: number;
+  /** NOVACRON_KAFKA_SSL, NOVACRON_KAFKA_CA, NOVACRON_KAFKA_SASL_MECHANISM and its user and password: how clients reach the brokers. */
+  security: KafkaSecurity;
 }
+
+export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const;
+
+export interface KafkaSecurity {
+  /** TLS to the brokers (NOVACRON_KAFKA_SSL=on, or NOVACRON_KAFKA_CA set). */
+  ssl: boolean;
+  /** NOVACRON_KAFKA_CA: PEM CA file the brokers' certificates are checked against (default: the system's CAs). */
+  caPath: string | undefined;
+  /** NOVACRON_KAFKA_SASL_MECHANISM with NOVACRON_KAFKA_SASL_USERNAME and NOVACRON_KAFKA_SASL_PASSWORD; null: no SASL. */
+  sasl: { mechanism: (typeof SASL_MECHANISMS)[number]; username: string; password: string } | null;
+}
+
+export const NO_KAFKA_SECURITY: KafkaSecurity = { ssl: false, caPath: undefined, sasl: null };
 
 export const DEFAULT_TOPIC_PREFIX = 'novacron';
 export const DEFAULT_PARTITIONS = 12;
