@@ -1,7 +1,7 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '../../eventstore/index.ts';
 import { topicOf } from '../../kafka/index.ts';
-import { generationFile, openGenerations, projectionNames } from '../generations.ts';
+import { generationFile, guardReplay, openGenerations, projectionNames, rowsOf, type ReplayOptions } from '../generations.ts';
 import type { AnySqliteProjection } from '../projection.ts';
 import type { ProjectionHost, ProjectionStatus } from '../projection-host.ts';
 import { waitUntil } from '../wait-until.ts';
@@ -223,7 +223,7 @@ export function createKafkaProjectionHost({
      * from the new generation's offsets. The topics must keep every event
      * (retention as `novacron kafka init` sets it).
      */
-    async replay(name: string, { onProgress }: { onProgress?: (done: number, total: number) => void } = {}) {
+    async replay(name: string, { onProgress, force }: ReplayOptions = {}) {
       const { current, generation } = generations.beginNext(name);
       const next = open(current.projection, generation, { run: true });
       const began = performance.now();
@@ -241,6 +241,7 @@ export function createKafkaProjectionHost({
           if (s.state === 'failed') throw new Error(`replay of ${name} failed: ${s.error}`);
         }
         onProgress?.(total, total);
+        guardReplay(name, { parked: await current.state.parkedCount(), rows: rowsOf(current.state.db) }, { parked: await next.state.parkedCount(), rows: rowsOf(next.state.db) }, { force });
       } catch (error) {
         await generations.discard(next);
         throw error;
