@@ -27,7 +27,7 @@ describe('GET /v1/admin/processors', () => {
 describe('novacron status output', () => {
   it('is a table with one line per processor', () => {
     const text = formatStatus([
-      { name: 'inventory', state: 'running', generation: 2, version: 1, checkpoint: 10, head: 12, lag: 2, parked: 1, processed: 10, error: null },
+      { name: 'inventory', state: 'running', generation: 2, version: 1, checkpoint: 10, head: 12, lag: 2, parked: 1, processed: 10, error: null, failures: 0 },
     ]);
     expect(text.split('\n')).toEqual([
       'processor  generation  checkpoint  head  lag  parked  state',

@@ -29,7 +29,7 @@ export async function status(): Promise<number> {
  * while the current one keeps serving (here or in a running server), then
  * switches. A progress bar on a terminal; plain periodic lines otherwise.
  */
-export async function replay(name: string | undefined, { interactive = process.stdout.isTTY === true } = {}): Promise<number> {
+export async function replay(name: string | undefined, { interactive = process.stdout.isTTY === true, force = false } = {}): Promise<number> {
   const platform = openPlatform(loadConfig());
   try {
     if (!name || !platform.projections.names.includes(name)) {
@@ -43,6 +43,7 @@ export async function replay(name: string | undefined, { interactive = process.s
       : null;
     let barStarted = false;
     const result = await platform.projections.replay(name, {
+      force,
       onProgress(done, total) {
         const seconds = (performance.now() - started) / 1000;
         const rate = Math.round(done / Math.max(seconds, 0.001));

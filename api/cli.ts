@@ -27,8 +27,9 @@ commands:
               novacron token --role tenant-admin|tenant-user --tenant <id> [--sub <name>] [--ttl 1h]
             --ttl is <n>s, <n>m, <n>h or <n>d (default 1h)
   status    list each projection's processor with its checkpoint, lag and parked events
-  replay    novacron replay <projection>: rebuild it from the log into a new generation while the
-            current one keeps serving, then switch (a progress bar on a terminal)
+  replay    novacron replay <projection> [--force]: rebuild it from the log into a new generation while
+            the current one keeps serving, then switch (a progress bar on a terminal); a generation that
+            parked more events or holds far fewer rows than the live one is not switched in unless --force
   help      this text`;
 
 class UsageError extends Error {}
@@ -165,9 +166,11 @@ async function main(argv: string[]): Promise<number> {
       return ops.status();
     }
     case 'replay': {
-      if (rest.length !== 1) throw new UsageError('replay takes one argument: the projection to rebuild');
+      const force = rest.includes('--force');
+      const names = rest.filter((a) => a !== '--force');
+      if (names.length !== 1 || names[0]!.startsWith('-')) throw new UsageError('replay takes one argument, the projection to rebuild, and optionally --force');
       const ops = await import('./cli-ops.ts');
-      return ops.replay(rest[0]);
+      return ops.replay(names[0], { force });
     }
     case 'help':
     case '--help':

@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       routingMinHeadroom: 0.05,
       kafka: { brokers: undefined, schemaRegistryUrl: undefined, topicPrefix: 'novacron', partitions: 12, replication: 1, security: { ssl: false, caPath: undefined, sasl: null } },
       kafkaProcessors: [],
+      kafkaSessionTimeoutMs: 6_000,
       redis: { url: undefined, prefix: 'novacron', timeoutMs: 250, cacheTtlSeconds: 300 },
       clickhouse: { url: undefined, database: 'novacron' },
       feed: { heartbeatMs: 15_000, maxPerTenant: 5 },

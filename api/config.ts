@@ -59,6 +59,8 @@ export interface Config {
   kafka: KafkaSettings;
   /** NOVACRON_KAFKA_PROCESSORS: projections fed from Kafka by `--role processor` instances; the API reads them and does not run their processors. */
   kafkaProcessors: string[];
+  /** NOVACRON_KAFKA_SESSION_TIMEOUT_MS: how long a processor that died keeps its partitions before its group moves them (and before a restarted group resumes). */
+  kafkaSessionTimeoutMs: number;
   /** NOVACRON_ESDB_URL: EventStoreDB / KurrentDB connection string; when set, the event store is there instead of `<dataDir>/events.db`. */
   esdbUrl: string | undefined;
   /** NOVACRON_CLICKHOUSE_URL, NOVACRON_CLICKHOUSE_DATABASE: the analytics projection's ClickHouse (projections/analytics). */
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     routingMinHeadroom: fraction(env, 'NOVACRON_ROUTING_MIN_HEADROOM', DEFAULT_MIN_HEADROOM),
     kafka: kafkaSettings(env),
     kafkaProcessors: kafkaProcessors(env, 'NOVACRON_KAFKA_PROCESSORS'),
+    kafkaSessionTimeoutMs: integer(env, 'NOVACRON_KAFKA_SESSION_TIMEOUT_MS', { min: 1_000, max: 300_000 }, 6_000),
     esdbUrl: esdbUrl(env, 'NOVACRON_ESDB_URL'),
     clickhouse: clickhouseSettings(env),
     redis: redisSettings(env),

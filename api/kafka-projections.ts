@@ -56,6 +56,7 @@ export function openKafkaProjections({ config, projections, consume, catalog, co
     consume,
     kafka,
     topicPrefix: config.kafka.topicPrefix,
+    sessionTimeoutMs: config.kafkaSessionTimeoutMs,
     decoder: createKafkaEventDecoder({ serde, codec, catalog }),
     ...(store ? { source: store } : {}),
     sync: config.sqliteSync,

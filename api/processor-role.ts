@@ -16,6 +16,7 @@ import { createKeyStore, createPersonalDataCipher, loadMasterKey } from '../stre
 import { consoleLog, type Log } from '../streams/kafka/index.ts';
 import type { RecordedEvent } from '../streams/eventstore/index.ts';
 import type { KafkaProjectionHost, KafkaProjectionStatus } from '../streams/processing/kafka/host.ts';
+import { isUnhealthy } from '../streams/processing/runner.ts';
 import { withoutCredentials, type Config } from './config.ts';
 import { openKafkaProjections, requireKafka } from './kafka-projections.ts';
 import { registerInvalidationMetrics } from './metrics/invalidation-metrics.ts';
@@ -130,10 +131,12 @@ export async function startProcessors(config: Config, names: readonly string[], 
     };
     if (request.method !== 'GET') return answer(405, 'application/json', JSON.stringify({ error: { code: 'NC_ROUTE_NOT_FOUND', message: 'only GET /healthz and GET /metrics' } }));
     if (path === '/healthz') {
+      // 503 while a processor has given up or fails attempt after attempt (the reason in its `error`), and while Kafka does not answer.
       host.status().then(
         (rows) => {
-          const failed = rows.some((r) => r.state === 'failed');
-          answer(failed ? 503 : 200, 'application/json', JSON.stringify({ status: failed ? 'failed' : 'ok', processors: rows.map(({ name, state, generation, lag, parked, error, assigned }) => ({ name, state, generation, lag, parked, error, assigned })) }));
+          const unhealthy = rows.some((r) => isUnhealthy(r));
+          const status = unhealthy ? 'failing' : starting ? 'starting' : 'ok';
+          answer(unhealthy ? 503 : 200, 'application/json', JSON.stringify({ status, processors: rows.map(({ name, state, generation, lag, parked, error, failures, assigned }) => ({ name, state, generation, lag, parked, error, failures, assigned })) }));
         },
         (error: unknown) => answer(503, 'application/json', JSON.stringify({ status: 'unavailable', error: error instanceof Error ? error.message : String(error) })),
       );
@@ -148,9 +151,12 @@ export async function startProcessors(config: Config, names: readonly string[], 
     }
     answer(404, 'application/json', JSON.stringify({ error: { code: 'NC_ROUTE_NOT_FOUND', message: `no route ${path}: only GET /healthz and GET /metrics` } }));
   });
+  // Listening first: /healthz answers while the consumers join their groups (seconds after a restart).
+  let starting = true;
   try {
-    await host.start();
     const url = await listen(server, config.host, config.port);
+    await host.start();
+    starting = false;
     let closed: Promise<void> | undefined;
     return {
       host,

@@ -35,6 +35,7 @@ import type { EventStore, RecordedEvent, Subscription } from '../../streams/even
 import type { ProjectionHost, ProjectionStatus } from '../../streams/processing/projection-host.ts';
 import { isRetriable } from '../../streams/processing/retriable.ts';
 import { createProcessorRunner } from '../../streams/processing/runner.ts';
+import { withTimeout } from '../../streams/processing/wait-until.ts';
 import { ANALYTICS, createAnalyticsProjection } from './projection.ts';
 import { createAnalyticsQueries } from './queries.ts';
 
@@ -142,13 +143,6 @@ export function rawLog(store: EventStore, minBatchIntervalMs = 0): EventStore {
 
 const describe = (error: unknown): string => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
-}
-
 export function createAnalyticsHost(options: AnalyticsHostOptions): ProjectionHost {
   return options.run === false ? analyticsReader(options) : analyticsProcessor(options);
 }
@@ -243,7 +237,7 @@ function analyticsReader({ source, clickhouse, database, catalog, statusTimeoutM
           () => parked,
         ),
       ]);
-      return [{ name: projection.name, state: 'idle', checkpoint: at, head, lag: Math.max(0, head - at), parked, processed: 0, error: lastError, generation: 1, version: projection.version }];
+      return [{ name: projection.name, state: 'idle', checkpoint: at, head, lag: Math.max(0, head - at), parked, processed: 0, error: lastError, failures: lastError === null ? 0 : 1, generation: 1, version: projection.version }];
     },
     async replay(name) {
       entry(name);

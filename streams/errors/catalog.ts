@@ -45,6 +45,7 @@ export const errorCatalog = {
   NC_SAGA_EXPIRED: { status: 503, summary: 'A multi-step command (VM creation) outlived its reservations and was undone; retry it.' },
   NC_PROJECTION_LAGGING: { status: 503, summary: 'A consistency=session query timed out waiting for the projection to apply the write it named; retry after Retry-After.' },
   NC_STORE_CLOSED: { status: 503, summary: 'The event store was closed; retry against a running instance.' },
+  NC_REPLAY_REFUSED: { status: 409, summary: 'A replay built a generation that parked more events, or holds far fewer rows, than the live one; it was not switched in (the live one keeps serving). `novacron replay --force` switches anyway.' },
   NC_STORE_UNAVAILABLE: { status: 503, summary: 'The event store could not be reached or written; retry later.' },
   // Kafka, the schema registry and the relay (streams/kafka, connectors/relay).
   NC_KAFKA_UNAVAILABLE: { status: 503, summary: 'Kafka or the schema registry could not be reached or failed a request; the relay retries with backoff.' },

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import { NovaCronError } from '../errors/index.ts';
 import type { AnySqliteProjection } from './projection.ts';
 import { openProjectionRegistry } from './registry.ts';
 
@@ -25,6 +27,58 @@ export interface GenerationsOptions<G extends Generation> {
   /** How often to look for a generation switched by another process (a `novacron replay`). */
   watchIntervalMs: number;
   onError?: (name: string, error: unknown) => void;
+}
+
+/** Tables a host keeps beside a projection's own: they say how far it is, not what it holds. */
+const BOOKKEEPING = new Set(['processor_checkpoint', 'parked_events', 'stream_revisions', 'kafka_offsets']);
+
+/** What a generation holds, as the replay guard compares it: parked events and rows of the projection's own tables. */
+export interface GenerationContents {
+  parked: number;
+  rows: number;
+}
+
+/** Counts the rows of a projection file's own tables (not the host's bookkeeping). */
+export function rowsOf(db: Database.Database): number {
+  const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'").all();
+  let rows = 0;
+  for (const { name } of tables) {
+    if (BOOKKEEPING.has(name)) continue;
+    rows += (db.prepare(`SELECT COUNT(*) AS n FROM "${name.replaceAll('"', '""')}"`).get() as { n: number }).n;
+  }
+  return rows;
+}
+
+export interface ReplayOptions {
+  onProgress?: (done: number, total: number) => void;
+  /** Switch even when the new generation parked more events or holds far fewer rows than the live one (an operator's override). */
+  force?: boolean;
+}
+
+/**
+ * A new generation holding less than this share of the live one's rows is not
+ * switched in (unless forced): a replay over topics whose records no longer
+ * decode, say, builds an empty projection that would replace a full one.
+ */
+export const REPLAY_MIN_ROW_SHARE = 0.5;
+
+/**
+ * Refuses to switch a replayed generation in when it parked events the live
+ * one did not, or holds far fewer rows than it: the live generation keeps
+ * serving and the replayed one is dropped. `force` switches anyway.
+ */
+export function guardReplay(name: string, live: GenerationContents, next: GenerationContents, { force = false }: { force?: boolean } = {}): void {
+  if (force) return;
+  const reasons: string[] = [];
+  if (next.parked > live.parked) reasons.push(`it parked ${next.parked} events where the live generation parked ${live.parked}`);
+  if (live.rows > 0 && next.rows < live.rows * REPLAY_MIN_ROW_SHARE) reasons.push(`it holds ${next.rows} rows where the live generation holds ${live.rows}`);
+  if (reasons.length === 0) return;
+  throw new NovaCronError(
+    'NC_REPLAY_REFUSED',
+    `replay of ${name}: the new generation was not switched in because ${reasons.join(' and ')}; the live generation keeps serving. ` +
+      'Look at its parked events (novacron status), fix their cause and replay again, or switch anyway with `novacron replay --force`',
+    { details: { projection: name, live, next } },
+  );
 }
 
 /** The projections' names; throws on a name given twice. */

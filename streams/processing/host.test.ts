@@ -4,6 +4,8 @@ import type Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventStore } from '../eventstore/index.ts';
 import { openTempEventStore } from '../eventstore/sqlite/testing.ts';
+import { isNovaCronError } from '../errors/index.ts';
+import { guardReplay } from './generations.ts';
 import { createProjectionHost } from './host.ts';
 import type { SqliteProjection } from './projection.ts';
 
@@ -85,5 +87,79 @@ describe('projection host', () => {
     expect(existsSync(join(projections, 'reports.g1.db'))).toBe(false);
 
     await v2.stop();
+  });
+
+  describe('the replay guard', () => {
+    // One row per cluster; while `broken` is set every event fails to apply (as records whose schema the registry lost would).
+    let broken = false;
+    const clusters: SqliteProjection<{ count(): number }> = {
+      name: 'clusters',
+      version: 1,
+      handles: ['ClusterHealthReported'],
+      migrate: (db) => db.exec('CREATE TABLE IF NOT EXISTS clusters (id TEXT PRIMARY KEY)'),
+      apply: (batch, db) => {
+        if (broken) throw new Error('Schema 31 not found');
+        for (const event of batch) db.prepare('INSERT OR IGNORE INTO clusters (id) VALUES (?)').run((event.data as { clusterId: string }).clusterId);
+      },
+      queries: (db: Database.Database) => ({ count: () => (db.prepare('SELECT COUNT(*) AS n FROM clusters').get() as { n: number }).n }),
+    };
+    afterEach(() => {
+      broken = false;
+    });
+
+    it('a replay whose new generation parks events is not switched in; the live one keeps serving', async () => {
+      for (let i = 0; i < 20; i++) await store.append(`cluster-c${i}`, [{ ...report, data: { ...report.data, clusterId: `c${i}` } }]);
+      const projections = join(dir, 'projections');
+      const host = createProjectionHost({ dir: projections, source: store, projections: [clusters], sync: 'normal' });
+      await host.start();
+      expect(await host.waitFor('clusters', 20, 5000)).toBe(true);
+      expect(host.queries<{ count(): number }>('clusters').count()).toBe(20);
+
+      broken = true;
+      const refused = await host.replay('clusters').then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(isNovaCronError(refused, 'NC_REPLAY_REFUSED')).toBe(true);
+      expect((refused as Error).message).toMatch(/parked 20 events where the live generation parked 0/);
+      expect((await host.status())[0]).toMatchObject({ name: 'clusters', generation: 1, parked: 0 });
+      expect(host.queries<{ count(): number }>('clusters').count()).toBe(20);
+      expect(existsSync(join(projections, 'clusters.g2.db'))).toBe(false);
+
+      // The live generation goes on with new events.
+      broken = false;
+      const live = await store.append('cluster-c99', [{ ...report, data: { ...report.data, clusterId: 'c99' } }]);
+      expect(await host.waitFor('clusters', live.position, 5000)).toBe(true);
+      expect(host.queries<{ count(): number }>('clusters').count()).toBe(21);
+
+      // An operator's override switches anyway.
+      broken = true;
+      const forced = await host.replay('clusters', { force: true });
+      expect(forced.generation).toBe(2);
+      expect((await host.status())[0]).toMatchObject({ generation: 2, parked: 21 });
+      await host.stop();
+    });
+
+    it('refuses a generation with more parked events or fewer than half the rows, and nothing else', () => {
+      const refuses = (live: { parked: number; rows: number }, next: { parked: number; rows: number }) => {
+        try {
+          guardReplay('p', live, next);
+          return false;
+        } catch (error) {
+          if (!isNovaCronError(error, 'NC_REPLAY_REFUSED')) throw error;
+          return true;
+        }
+      };
+      expect(refuses({ parked: 0, rows: 100 }, { parked: 0, rows: 100 })).toBe(false);
+      expect(refuses({ parked: 0, rows: 100 }, { parked: 0, rows: 120 })).toBe(false);
+      expect(refuses({ parked: 3, rows: 100 }, { parked: 3, rows: 100 })).toBe(false);
+      expect(refuses({ parked: 3, rows: 100 }, { parked: 1, rows: 100 })).toBe(false);
+      expect(refuses({ parked: 0, rows: 100 }, { parked: 0, rows: 50 })).toBe(false);
+      expect(refuses({ parked: 0, rows: 0 }, { parked: 0, rows: 0 })).toBe(false);
+      expect(refuses({ parked: 0, rows: 100 }, { parked: 1, rows: 100 })).toBe(true);
+      expect(refuses({ parked: 0, rows: 100 }, { parked: 0, rows: 49 })).toBe(true);
+      expect(refuses({ parked: 0, rows: 100 }, { parked: 0, rows: 0 })).toBe(true);
+      expect(() => guardReplay('p', { parked: 0, rows: 100 }, { parked: 9, rows: 0 }, { force: true })).not.toThrow();
+    });
   });
 });

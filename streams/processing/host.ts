@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent } from '../eventstore/index.ts';
-import { generationFile, openGenerations } from './generations.ts';
+import { generationFile, guardReplay, openGenerations, rowsOf, type ReplayOptions } from './generations.ts';
 import type { AnySqliteProjection } from './projection.ts';
 import type { ProjectionHost, ProjectionStatus } from './projection-host.ts';
 import { createProcessorRunner, type ProcessorRunner } from './runner.ts';
@@ -114,7 +114,7 @@ export function createProjectionHost({
      * the current one keeps serving; once it has caught up with the log's head,
      * switches to it atomically and drops the old one.
      */
-    async replay(name: string, { onProgress }: { onProgress?: (done: number, total: number) => void } = {}) {
+    async replay(name: string, { onProgress, force }: ReplayOptions = {}) {
       const { current, generation } = generations.beginNext(name);
       const next = open(current.projection, generation, true);
       const head = await source.headPosition();
@@ -127,6 +127,10 @@ export function createProjectionHost({
           if (s.state === 'failed') throw new Error(`replay of ${name} failed: ${s.error}`);
         }
         onProgress?.(head, head);
+        guardReplay(name, { parked: await current.state.parkedCount(), rows: rowsOf(current.state.db) }, { parked: await next.state.parkedCount(), rows: rowsOf(next.state.db) }, { force });
+      } catch (error) {
+        await generations.discard(next);
+        throw error;
       } finally {
         clearInterval(progress);
       }

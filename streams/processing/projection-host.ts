@@ -1,3 +1,4 @@
+import type { ReplayOptions } from './generations.ts';
 import type { ProcessorStatus } from './runner.ts';
 
 export interface ProjectionStatus extends ProcessorStatus {
@@ -32,6 +33,10 @@ export interface ProjectionHost {
   /** What `status()` calls the checkpoint, without I/O (details of a lagging answer). */
   checkpoint(name: string): number;
   status(): Promise<ProjectionStatus[]>;
-  /** Rebuilds `name` into a new generation while the current one serves, then switches. */
-  replay(name: string, options?: { onProgress?: (done: number, total: number) => void }): Promise<{ name: string; generation: number; events: number; seconds: number }>;
+  /**
+   * Rebuilds `name` into a new generation while the current one serves, then
+   * switches, unless the new one parked more events or holds far fewer rows
+   * than the live one (NC_REPLAY_REFUSED; `force` switches anyway).
+   */
+  replay(name: string, options?: ReplayOptions): Promise<{ name: string; generation: number; events: number; seconds: number }>;
 }

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { NovaCronError } from '../errors/index.ts';
 import type { EventStore, RecordedEvent } from '../eventstore/index.ts';
 import { openTempEventStore } from '../eventstore/sqlite/testing.ts';
-import { createProcessorRunner } from './runner.ts';
+import { createProcessorRunner, isUnhealthy } from './runner.ts';
 import { openSqliteStateStore } from './sqlite-state.ts';
 import { FatalProcessorError, type Processor } from './types.ts';
 
@@ -143,6 +143,32 @@ describe('processor runner', () => {
     expect(await runner.waitFor(50, 10_000)).toBe(true);
     expect(failures).toBeGreaterThanOrEqual(3);
     expect(await state.parkedCount()).toBe(0);
+    await runner.stop();
+    await state.close();
+  });
+
+  it('shows a processor failing attempt after attempt as unhealthy with its reason, and clears once it recovers', async () => {
+    await writeEvents(20);
+    let down = true;
+    const state = openSqliteStateStore({ path: join(dir, 'p.db'), migrate });
+    const runner = createProcessorRunner({
+      processor: counter(() => (down ? new NovaCronError('NC_STORE_UNAVAILABLE', 'disk gone', { retriable: true }) : null)),
+      source: store,
+      state,
+      maxRetries: 1_000,
+      backoff: { baseMs: 1, capMs: 5 },
+    });
+    await runner.start();
+    await expect.poll(async () => (await runner.status()).failures, { timeout: 10_000 }).toBeGreaterThanOrEqual(3);
+    const failing = await runner.status();
+    expect(failing).toMatchObject({ state: 'running', error: 'NovaCronError: disk gone' });
+    expect(isUnhealthy(failing)).toBe(true);
+
+    down = false;
+    expect(await runner.waitFor(20, 10_000)).toBe(true);
+    const recovered = await runner.status();
+    expect(recovered).toMatchObject({ state: 'running', error: null, failures: 0, lag: 0 });
+    expect(isUnhealthy(recovered)).toBe(false);
     await runner.stop();
     await state.close();
   });

@@ -14,8 +14,17 @@ export interface ProcessorStatus {
   parked: number;
   /** Events applied (or skipped) since start. */
   processed: number;
+  /** The last attempt's failure (a batch that could not be committed, a lost connection); null once an attempt succeeds again. */
   error: string | null;
+  /** Attempts that failed in a row since the last success (0 while healthy): a processor failing batch after batch is unhealthy. */
+  failures: number;
 }
+
+/** Failed attempts in a row after which a processor counts as unhealthy (/healthz answers 503) although it still retries. */
+export const UNHEALTHY_AFTER_FAILURES = 3;
+
+/** Whether a processor's status makes its process unhealthy: it gave up, or it fails attempt after attempt. */
+export const isUnhealthy = (s: Pick<ProcessorStatus, 'state' | 'failures'>): boolean => s.state === 'failed' || s.failures >= UNHEALTHY_AFTER_FAILURES;
 
 export interface RunnerOptions<Writer> {
   processor: Processor<Writer>;
@@ -56,13 +65,22 @@ export function createProcessorRunner<Writer>({
   let checkpoint = 0;
   let processed = 0;
   let lastError: string | null = null;
+  let failures = 0;
   let subscription: Subscription | null = null;
   let loop: Promise<void> | null = null;
   let stopping = false;
   let signalReady: () => void = () => undefined;
   let waiters: Array<{ position: number; resolve: (ok: boolean) => void; timer: NodeJS.Timeout }> = [];
 
+  function failing(error: unknown): void {
+    lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    failures++;
+    onError?.(error);
+  }
+
   function advanced(position: number, batch: readonly RecordedEvent[]): void {
+    lastError = null;
+    failures = 0;
     checkpoint = position;
     processed += batch.length;
     onCommit?.(position, batch);
@@ -78,7 +96,7 @@ export function createProcessorRunner<Writer>({
     }
   }
 
-  const withRetries = (work: () => Promise<void>): Promise<void> => withBackoff(work, { maxRetries, backoff, keepTrying: () => !stopping, onRetry: onError });
+  const withRetries = (work: () => Promise<void>): Promise<void> => withBackoff(work, { maxRetries, backoff, keepTrying: () => !stopping, onRetry: failing });
 
   /**
    * Applies `batch` in one commit. When some event in it cannot be applied,
@@ -135,6 +153,7 @@ export function createProcessorRunner<Writer>({
       if (loop) return;
       stopping = false;
       lastError = null;
+      failures = 0;
       const ready = new Promise<void>((resolve) => (signalReady = resolve));
       loop = run().then(
         () => {
@@ -142,8 +161,7 @@ export function createProcessorRunner<Writer>({
         },
         (error: unknown) => {
           status = 'failed';
-          lastError = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-          onError?.(error);
+          failing(error);
         },
       );
       await Promise.race([ready, loop]);
@@ -191,6 +209,7 @@ export function createProcessorRunner<Writer>({
         parked: await state.parkedCount(),
         processed,
         error: lastError,
+        failures,
       };
     },
   };

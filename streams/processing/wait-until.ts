@@ -28,3 +28,11 @@ export function waitUntil(reached: () => boolean, { timeoutMs, intervalMs = 10, 
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/** `promise`, or a rejection "no answer within `ms` ms" if it takes longer. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultCatalog } from '../../catalog/index.ts';
+import { isNovaCronError } from '../../errors/index.ts';
 import type { EventStore, RecordedEvent } from '../../eventstore/index.ts';
 import { openTempEventStore } from '../../eventstore/sqlite/testing.ts';
 import { openSqliteStateStore } from '../sqlite-state.ts';
@@ -71,5 +72,23 @@ describe('Kafka projection host, reading what processors elsewhere write', () =>
 
   it('names unknown projections', () => {
     expect(() => createKafkaProjectionHost({ dir, projections: [ledger], consume: ['nope'], kafka: noKafka, topicPrefix: 'p', decoder: noDecoder })).toThrow(/unknown projection "nope"/);
+  });
+});
+
+describe('Kafka projection host with the brokers unreachable', () => {
+  it('status rejects with NC_KAFKA_UNAVAILABLE (a 503, with its reason) within its bound, not a bare error', async () => {
+    // Port 1 on loopback: nothing listens, every connection is refused.
+    const unreachable = new Kafka({ clientId: 'test', brokers: ['127.0.0.1:1'], connectionTimeout: 200, retry: { retries: 0 }, logLevel: logLevel.NOTHING });
+    const host = createKafkaProjectionHost({ dir, projections: [ledger], consume: [], kafka: unreachable, topicPrefix: 'p', decoder: noDecoder, source: store, sync: 'normal', statusTimeoutMs: 2_000 });
+    const started = performance.now();
+    const error = await host.status().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(isNovaCronError(error, 'NC_KAFKA_UNAVAILABLE')).toBe(true);
+    expect((error as Error).message).toMatch(/Kafka did not answer the processors' lag request/);
+    expect((error as { status: number }).status).toBe(503);
+    expect(performance.now() - started).toBeLessThan(5_000);
+    await host.stop();
   });
 });

@@ -1,10 +1,11 @@
 import type { Admin, Kafka } from 'kafkajs';
 import type { EventStore, RecordedEvent } from '../../eventstore/index.ts';
 import { topicOf } from '../../kafka/index.ts';
-import { generationFile, openGenerations, projectionNames } from '../generations.ts';
+import { generationFile, guardReplay, openGenerations, projectionNames, rowsOf, type ReplayOptions } from '../generations.ts';
 import type { AnySqliteProjection } from '../projection.ts';
 import type { ProjectionHost, ProjectionStatus } from '../projection-host.ts';
-import { waitUntil } from '../wait-until.ts';
+import { NovaCronError, isNovaCronError } from '../../errors/index.ts';
+import { waitUntil, withTimeout } from '../wait-until.ts';
 import { lazyAdmin } from './admin.ts';
 import type { KafkaEventDecoder } from './decoder.ts';
 import { lagOf, totals, watermarks, type PartitionLag } from './lag.ts';
@@ -28,6 +29,8 @@ export interface KafkaProjectionHostOptions {
   sync?: 'full' | 'normal';
   batchSize?: number;
   sessionTimeoutMs?: number;
+  /** Longest `status()` waits for the brokers' watermarks before it answers NC_KAFKA_UNAVAILABLE (default 3000). */
+  statusTimeoutMs?: number;
   /** How often a wait polls the projection file for a stream's revision. */
   waitIntervalMs?: number;
   /** How often to look for a generation switched by another process. */
@@ -84,6 +87,7 @@ export function createKafkaProjectionHost({
   sync = 'full',
   batchSize = 500,
   sessionTimeoutMs,
+  statusTimeoutMs = 3_000,
   waitIntervalMs = 10,
   watchIntervalMs = 1000,
   onCommit,
@@ -173,7 +177,7 @@ export function createKafkaProjectionHost({
       return { ...rest, ...base, fenced, assigned, partitions };
     }
     const partitions = lagOf(await watermarks(await adminClient(), l.topics), l.state.offsets());
-    return { name: l.projection.name, state: 'idle', ...totals(partitions), parked: await l.state.parkedCount(), processed: 0, error: null, ...base, fenced: 0, assigned: [], partitions };
+    return { name: l.projection.name, state: 'idle', ...totals(partitions), parked: await l.state.parkedCount(), processed: 0, error: null, failures: 0, ...base, fenced: 0, assigned: [], partitions };
   }
 
   const host: KafkaProjectionHost = {
@@ -212,8 +216,21 @@ export function createKafkaProjectionHost({
     checkpoint(name: string): number {
       return entry(name).state.offsets().reduce((sum, p) => sum + p.offset + 1, 0);
     },
+    /**
+     * Each projection's status; the lag needs the brokers' watermarks, so
+     * with Kafka unreachable (or slower than `statusTimeoutMs`) this rejects
+     * with NC_KAFKA_UNAVAILABLE (503), naming the outage, never a bare error.
+     */
     async status(): Promise<KafkaProjectionStatus[]> {
-      return Promise.all(generations.all().map((l) => statusOf(l)));
+      try {
+        return await withTimeout(Promise.all(generations.all().map((l) => statusOf(l))), statusTimeoutMs);
+      } catch (error) {
+        if (isNovaCronError(error)) throw error;
+        throw new NovaCronError('NC_KAFKA_UNAVAILABLE', `Kafka did not answer the processors' lag request (within ${statusTimeoutMs} ms, or with an error); their status is unknown until it does`, {
+          retriable: true,
+          cause: error,
+        });
+      }
     },
     /**
      * Rebuilds `name` into the next generation from the start of its topics
@@ -223,7 +240,7 @@ export function createKafkaProjectionHost({
      * from the new generation's offsets. The topics must keep every event
      * (retention as `novacron kafka init` sets it).
      */
-    async replay(name: string, { onProgress }: { onProgress?: (done: number, total: number) => void } = {}) {
+    async replay(name: string, { onProgress, force }: ReplayOptions = {}) {
       const { current, generation } = generations.beginNext(name);
       const next = open(current.projection, generation, { run: true });
       const began = performance.now();
@@ -241,6 +258,7 @@ export function createKafkaProjectionHost({
           if (s.state === 'failed') throw new Error(`replay of ${name} failed: ${s.error}`);
         }
         onProgress?.(total, total);
+        guardReplay(name, { parked: await current.state.parkedCount(), rows: rowsOf(current.state.db) }, { parked: await next.state.parkedCount(), rows: rowsOf(next.state.db) }, { force });
       } catch (error) {
         await generations.discard(next);
         throw error;

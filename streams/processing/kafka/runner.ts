@@ -78,7 +78,9 @@ export function createKafkaProcessorRunner({
   decoder,
   admin,
   batchSize = 500,
-  sessionTimeoutMs = 30_000,
+  // Kafka's smallest default (group.min.session.timeout.ms): a processor killed, or one whose broker
+  // crashed, is out of its group within 6 s, so the group resumes within seconds of a restart.
+  sessionTimeoutMs = 6_000,
   heartbeatIntervalMs = Math.max(100, Math.floor(sessionTimeoutMs / 10)),
   maxRetries = 8,
   backoff = { baseMs: 20, capMs: 5_000 },
@@ -95,6 +97,7 @@ export function createKafkaProcessorRunner({
   let processed = 0;
   let fenced = 0;
   let lastError: string | null = null;
+  let failures = 0;
   let consumer: Consumer | null = null;
   const ownAdmin = lazyAdmin(kafka);
   /** The admin client lag is read with: the host's, or one of its own opened on first use. */
@@ -103,8 +106,23 @@ export function createKafkaProcessorRunner({
 
   const describe = (error: unknown) => (error instanceof Error ? `${error.name}: ${error.message}` : String(error));
 
-  const withRetries = <T>(work: () => T | Promise<T>, isRunning: () => boolean): Promise<T> =>
-    withBackoff(work, { maxRetries, backoff, keepTrying: (error) => !isFenced(error) && isRunning(), onRetry: onError });
+  /** An attempt failed: the status shows it until an attempt succeeds. */
+  function failing(error: unknown): void {
+    lastError = describe(error);
+    failures++;
+    onError?.(error);
+  }
+  /** An attempt succeeded (a commit, a park): the error clears. */
+  function succeeded(): void {
+    lastError = null;
+    failures = 0;
+  }
+
+  const withRetries = async <T>(work: () => T | Promise<T>, isRunning: () => boolean): Promise<T> => {
+    const result = await withBackoff(work, { maxRetries, backoff, keepTrying: (error) => !isFenced(error) && isRunning(), onRetry: failing });
+    succeeded();
+    return result;
+  };
 
   /** A message that cannot be decoded, as a parked event (what its key and headers tell). */
   function undecodable(message: KafkaMessage): RecordedEvent {
@@ -227,7 +245,7 @@ export function createKafkaProcessorRunner({
     /** Joins the group; resolves once the consumer runs (its first assignment may come later). */
     async start(): Promise<void> {
       if (consumer) return;
-      lastError = null;
+      succeeded();
       const c = kafka.consumer({
         groupId,
         sessionTimeout: sessionTimeoutMs,
@@ -248,8 +266,7 @@ export function createKafkaProcessorRunner({
         }
       });
       c.on(c.events.CRASH, ({ payload }) => {
-        lastError = describe(payload.error);
-        onError?.(payload.error);
+        failing(payload.error);
         if (!payload.restart) status = 'failed';
       });
       try {
@@ -261,6 +278,7 @@ export function createKafkaProcessorRunner({
         consumer = null;
         status = 'failed';
         lastError = describe(error);
+        failures++;
         await c.disconnect().catch(() => undefined);
         throw error;
       }
@@ -288,6 +306,7 @@ export function createKafkaProcessorRunner({
         processed,
         fenced,
         error: lastError,
+        failures,
         groupId,
         assigned: [...assigned],
         partitions,
