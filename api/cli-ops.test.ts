@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from './config.ts';
 import { openPlatform } from './platform.ts';
+import { startCliServer } from './testing/cli-server.ts';
 import { embeddedChildEnv } from './testing/child-env.ts';
 
 const bin = fileURLToPath(new URL('../bin/novacron.mjs', import.meta.url));
@@ -53,5 +54,20 @@ describe('novacron status and replay', () => {
     const result = run('replay', 'nope');
     expect(result.status).toBe(2);
     expect(result.stderr).toMatch(/name one of: .*inventory/);
+  });
+
+  it('status shows the processors of a server running on the same data dir as running, with its PID', async () => {
+    const server = await startCliServer({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_PORT: '0' });
+    try {
+      const result = spawnSync(process.execPath, [bin, 'status'], { env: embeddedChildEnv({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal' }), encoding: 'utf8', timeout: 60_000 });
+      expect(result.status, result.stderr).toBe(0);
+      expect(result.stdout).not.toMatch(/not running here/);
+      expect(result.stdout).toMatch(new RegExp(`inventory\\s+g\\d+ \\(v\\d+\\)\\s+31\\s+31\\s+0\\s+0\\s+running \\(pid ${server.child.pid}\\)`));
+    } finally {
+      server.child.kill('SIGTERM');
+      await server.exited;
+    }
+    // Once it has stopped, its announcement is gone: the files speak again.
+    expect(run('status').stdout).toMatch(/inventory\s+g\d+ \(v\d+\)\s+31\s+31\s+0\s+0\s+not running here/);
   });
 });

@@ -1,22 +1,67 @@
 /** `novacron replay <projection>` and `novacron status`: operating the projections from a shell. */
 import { SingleBar, Presets } from 'cli-progress';
 import type { ProjectionStatus } from '../streams/processing/host.ts';
-import { loadConfig } from './config.ts';
+import { loadJwtSecret } from './auth/jwt-secret.ts';
+import { signToken } from './auth/tokens.ts';
+import { loadConfig, type Config } from './config.ts';
 import { openPlatform } from './platform.ts';
+import { runningServers } from './running-servers.ts';
 
-export function formatStatus(rows: readonly ProjectionStatus[]): string {
+/** A processor's line of `novacron status`. */
+type Row = Pick<ProjectionStatus, 'name' | 'generation' | 'version' | 'checkpoint' | 'head' | 'lag' | 'parked' | 'state'>;
+
+export function formatStatus<R extends Row>(rows: readonly R[]): string {
   const header = ['processor', 'generation', 'checkpoint', 'head', 'lag', 'parked', 'state'];
   const lines = rows.map((r) => [r.name, `g${r.generation} (v${r.version})`, String(r.checkpoint), String(r.head), String(r.lag), String(r.parked), r.state]);
   const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => (l[i] as string).length)));
   return [header, ...lines].map((cols) => cols.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd()).join('\n');
 }
 
-/** Lists each processor with its checkpoint, lag and parked events (read from the projection files, and ClickHouse for analytics). */
+/**
+ * What the servers running on this data dir say of the processors they run
+ * (`novacron start` announces itself under <data dir>/running): the API's
+ * GET /v1/admin/processors (with an operator token signed here), a processor
+ * role's /healthz. A server that does not answer within 3 s is skipped.
+ */
+async function processorsOfRunningServers(config: Config): Promise<Map<string, Row & { pid: number }>> {
+  const found = new Map<string, Row & { pid: number }>();
+  for (const server of runningServers(config.dataDir)) {
+    try {
+      let rows: Row[];
+      if (server.role === 'processor') {
+        const answer = await fetch(`${server.url}/healthz`, { signal: AbortSignal.timeout(3_000) });
+        rows = ((await answer.json()) as { processors?: Row[] }).processors ?? [];
+      } else {
+        const secret = loadJwtSecret({ value: config.jwtSecret, dataDir: config.dataDir });
+        const token = signToken(secret, { subject: 'novacron-status', role: 'operator', ttlSeconds: 60, issuer: config.jwt.issuer, audience: config.jwt.audience });
+        const answer = await fetch(`${server.url}/v1/admin/processors`, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(3_000) });
+        if (!answer.ok) continue;
+        rows = ((await answer.json()) as { processors: Row[] }).processors;
+      }
+      for (const row of rows) if (row.state !== 'idle') found.set(row.name, { ...row, pid: server.pid });
+    } catch {
+      // Not answering (starting, stopping): what its files hold is shown instead.
+    }
+  }
+  return found;
+}
+
+/**
+ * Lists each processor with its checkpoint, lag and parked events: as the
+ * server running it on this data dir reports it (state `running (pid N)`), else
+ * read from the projection files (and ClickHouse for analytics).
+ */
 export async function status(): Promise<number> {
+  const config = loadConfig();
   // Runs nothing: every processor shows what its store holds (analytics read-only, as on a `--role api` instance).
-  const platform = openPlatform(loadConfig(), { analytics: 'read' });
+  const platform = openPlatform(config, { analytics: 'read' });
   try {
-    const rows = (await platform.projections.status()).map((r) => ({ ...r, state: r.state === 'idle' ? ('not running here' as never) : r.state }));
+    const live = await processorsOfRunningServers(config);
+    const rows = (await platform.projections.status()).map((r): Row => {
+      const running = live.get(r.name);
+      if (running) return { ...r, ...running, state: `${running.state} (pid ${running.pid})` as never };
+      return { ...r, state: r.state === 'idle' ? ('not running here' as never) : r.state };
+    });
     console.log(rows.length === 0 ? 'no projections' : formatStatus(rows));
     return 0;
   } finally {

@@ -122,6 +122,9 @@ async function start(args: string[]): Promise<number> {
   const relay = role === 'all' && config.kafka.brokers !== undefined;
   const analytics = role === 'all' ? 'run' : 'read';
   const server = await startServer(config, { wiring: (platform) => wireApi(platform, { relay }), platform: { analytics } });
+  // `novacron status` on this data dir asks this server for the processors it runs.
+  const { announceServer } = await import('./running-servers.ts');
+  announceServer(config.dataDir, { role, url: server.url });
   const head = await server.platform.store.headPosition();
   console.log(`NovaCron API listening on ${server.url}`);
   const eventStore = config.esdbUrl !== undefined ? `EventStoreDB ${withoutCredentials(config.esdbUrl)}` : `${config.dataDir}/events.db (sync=${config.sqliteSync})`;

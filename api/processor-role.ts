@@ -22,6 +22,7 @@ import { openKafkaProjections, requireKafka } from './kafka-projections.ts';
 import { registerInvalidationMetrics } from './metrics/invalidation-metrics.ts';
 import { openRedisCache } from './redis-cache.ts';
 import { listen } from './http/listen.ts';
+import { announceServer } from './running-servers.ts';
 
 export interface RunningProcessors {
   host: KafkaProjectionHost;
@@ -136,7 +137,7 @@ export async function startProcessors(config: Config, names: readonly string[], 
         (rows) => {
           const unhealthy = rows.some((r) => isUnhealthy(r));
           const status = unhealthy ? 'failing' : starting ? 'starting' : 'ok';
-          answer(unhealthy ? 503 : 200, 'application/json', JSON.stringify({ status, processors: rows.map(({ name, state, generation, lag, parked, error, failures, assigned }) => ({ name, state, generation, lag, parked, error, failures, assigned })) }));
+          answer(unhealthy ? 503 : 200, 'application/json', JSON.stringify({ status, processors: rows.map(({ name, state, generation, version, checkpoint, head, lag, parked, error, failures, assigned }) => ({ name, state, generation, version, checkpoint, head, lag, parked, error, failures, assigned })) }));
         },
         (error: unknown) => answer(503, 'application/json', JSON.stringify({ status: 'unavailable', error: error instanceof Error ? error.message : String(error) })),
       );
@@ -194,6 +195,8 @@ export async function runProcessorRole(config: Config, names: readonly string[],
     process.once('SIGINT', () => resolve('SIGINT'));
   });
   const running = await startProcessors(config, names, { log });
+  // `novacron status` on this data dir asks this process for the processors it runs.
+  const unannounce = announceServer(config.dataDir, { role: 'processor', url: running.url });
   say(`NovaCron processors ${names.join(', ')} consuming ${config.kafka.topicPrefix}.{tenant,vm,capacity}.events from Kafka ${config.kafka.brokers?.join(',')}`);
   say(`  projections  ${join(config.dataDir, 'projections')} (consumer groups novacron.processor.<name>.g<generation>)`);
   say(`  metrics      ${running.url}/metrics (novacron_processor_lag), status ${running.url}/healthz`);
@@ -202,6 +205,7 @@ export async function runProcessorRole(config: Config, names: readonly string[],
   const signal = await stopSignal;
   say(`${signal}: committing the batch in flight, then leaving the groups (send it again to exit at once)`);
   process.once(signal, () => process.exit(1));
+  unannounce();
   try {
     await running.close();
     say('NovaCron processors stopped');
