@@ -51,7 +51,7 @@ describe('docker-compose.yml', () => {
 
   it('has the engines and the NovaCron roles', () => {
     expect(Object.keys(compose.services).sort()).toEqual(
-      ['kafka', 'schema-registry', 'kurrentdb', 'redis', 'clickhouse', ...NOVACRON_ROLES].sort(),
+      ['kafka', 'schema-registry', 'registry-db', 'kurrentdb', 'redis', 'clickhouse', ...NOVACRON_ROLES].sort(),
     );
   });
 
