@@ -22,7 +22,7 @@
  * NC_KAFKA_UNAVAILABLE (retried with backoff); an id that resolves to another
  * schema is NC_SCHEMA_MISMATCH, and the relay refuses to run.
  */
-import { Partitioners, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Message, type Producer, type Transaction } from 'kafkajs';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import type { EventStore, RecordedEvent, Subscription } from '../../streams/eventstore/index.ts';
 import {
@@ -38,10 +38,16 @@ import {
   type RegistrySchemas,
 } from '../../streams/kafka/index.ts';
 import { isRetriable } from '../../streams/processing/retriable.ts';
+import { withTimeout } from '../../streams/processing/wait-until.ts';
 import { acquireRelayLock, type RelayLock } from './lock.ts';
 import { planResume, RESUME_WINDOW, resumeAfter, type ResumePlan } from './resume.ts';
 
-export type RelayState = 'idle' | 'resuming' | 'running' | 'retrying' | 'failed' | 'stopped';
+/**
+ * `disconnected`: running, but the brokers did not answer the last reachability
+ * probe (status() asks them, within `probeTimeoutMs`); the relay itself only
+ * finds out when its next send times out, which can take many seconds.
+ */
+export type RelayState = 'idle' | 'resuming' | 'running' | 'disconnected' | 'retrying' | 'failed' | 'stopped';
 
 export interface RelayStatus {
   state: RelayState;
@@ -56,7 +62,10 @@ export interface RelayStatus {
   sent: Record<string, number>;
   batches: number;
   resumes: number;
-  /** The last error (the relay retries retriable ones; any other stops it: state 'failed'). */
+  /**
+   * The last error (the relay retries retriable ones; any other stops it: state 'failed');
+   * while `disconnected`, why the brokers are taken to be unreachable (NC_KAFKA_UNAVAILABLE).
+   */
   lastError: { code: string; message: string } | null;
 }
 
@@ -87,6 +96,14 @@ export interface RelayOptions {
   onBatch?: (report: BatchReport) => void;
   /** When the relay stops for good on an error it cannot retry. */
   onFailed?: (error: unknown) => void;
+  /**
+   * Longest status() waits for the brokers' answer to a metadata request while
+   * running (default 2000 ms); no answer in time reports state `disconnected`.
+   * An answer is reused for `probeEveryMs` (default 1000), so a metrics scrape
+   * asking status() for every gauge probes once.
+   */
+  probeTimeoutMs?: number;
+  probeEveryMs?: number;
 }
 
 export interface Relay {
@@ -118,6 +135,8 @@ export function createRelay({
   log = silentLog,
   onBatch,
   onFailed,
+  probeTimeoutMs = 2_000,
+  probeEveryMs = 1_000,
 }: RelayOptions): Relay {
   if (!Number.isInteger(maxBatch) || maxBatch < 1 || maxBatch > RESUME_WINDOW) {
     throw new RangeError(`createRelay: maxBatch must be an integer from 1 to ${RESUME_WINDOW} (the resume window), got ${maxBatch}`);
@@ -140,6 +159,39 @@ export function createRelay({
   let lock: RelayLock | null = null;
   let renewal: NodeJS.Timeout | null = null;
   let wakeSleep: (() => void) | null = null;
+  // Reachability probes: one admin client without retries, kept between probes and
+  // dropped after a failure (the next probe connects afresh).
+  let probeAdmin: Admin | null = null;
+  let probe: { at: number; answer: Promise<string | null> } | null = null;
+
+  /** null when the brokers answered a metadata request within probeTimeoutMs, else why not. */
+  async function unreachable(): Promise<string | null> {
+    const now = performance.now();
+    if (probe === null || now - probe.at >= probeEveryMs) {
+      probe = {
+        at: now,
+        answer: (async () => {
+          try {
+            const admin = (probeAdmin ??= kafka.admin({ retry: { retries: 0 } }));
+            await withTimeout(
+              (async () => {
+                await admin.connect();
+                await admin.describeCluster();
+              })(),
+              probeTimeoutMs,
+            );
+            return null;
+          } catch (error) {
+            const admin = probeAdmin;
+            probeAdmin = null;
+            void admin?.disconnect().catch(() => undefined);
+            return `the brokers did not answer a metadata request within ${probeTimeoutMs} ms (${error instanceof Error ? error.message : String(error)}); the relay publishes again once they do`;
+          }
+        })(),
+      };
+    }
+    return probe.answer;
+  }
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -406,10 +458,18 @@ export function createRelay({
       await loop;
       loop = null;
       state = state === 'failed' ? 'failed' : 'stopped';
+      const admin = probeAdmin;
+      probeAdmin = null;
+      probe = null;
+      await admin?.disconnect().catch(() => undefined);
     },
     async status() {
       const head = await store.headPosition();
-      return { state, topicPrefix, published, head, lag: Math.max(0, head - published), sent: { ...sent }, batches, resumes, lastError };
+      // While running, the state follows the brokers' reachability, not only the last send.
+      const why = state === 'running' ? await unreachable() : null;
+      const shown: RelayState = why !== null && state === 'running' ? 'disconnected' : state;
+      const error = why !== null && state === 'running' ? { code: 'NC_KAFKA_UNAVAILABLE', message: why } : lastError;
+      return { state: shown, topicPrefix, published, head, lag: Math.max(0, head - published), sent: { ...sent }, batches, resumes, lastError: error };
     },
   };
 }

@@ -34,11 +34,17 @@ export async function runRelayRole({ store, settings, dataDir, host, port, log =
         response.writeHead(200, { 'Content-Type': registry.contentType }).end(await registry.metrics());
       } else if (request.url === '/healthz') {
         const status = await relay.status();
-        response.writeHead(status.state === 'failed' || status.state === 'stopped' ? 503 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(status));
+        response.writeHead(status.state === 'failed' || status.state === 'stopped' || status.state === 'disconnected' ? 503 : 200, { 'Content-Type': 'application/json' }).end(JSON.stringify(status));
       } else {
         response.writeHead(404).end();
       }
-    })().catch(() => response.writeHead(500).end());
+    })().catch((error: unknown) => {
+      // A status that cannot be read is an unhealthy relay: 503 with the reason, never a bare 500.
+      if (response.headersSent) return void response.end();
+      const message = error instanceof Error ? error.message : String(error);
+      const code = typeof (error as { code?: unknown } | null)?.code === 'string' ? (error as { code: string }).code : 'NC_STORE_UNAVAILABLE';
+      response.writeHead(503, { 'Content-Type': 'application/json' }).end(JSON.stringify({ state: 'unknown', lastError: { code, message } }));
+    });
   });
   await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, host, resolve));
   const address = server.address();

@@ -113,6 +113,7 @@ describe.runIf(infra.run)('a Kafka broker crash under Kafka-fed processors (priv
       const appending = appendAll(store, vms.slice(half, threeQuarters), 40);
       await until('some live events to be applied', () => commits.length > 0 && commits.at(-1)!.at > performance.now() - 1_000, 30_000);
       process.kill(brokerPid(), 'SIGKILL');
+      const killed = performance.now();
 
       // While the broker is down the status says so: NC_KAFKA_UNAVAILABLE (a 503), never a stale "running".
       let outage: unknown = null;
@@ -128,6 +129,14 @@ describe.runIf(infra.run)('a Kafka broker crash under Kafka-fed processors (priv
         30_000,
       );
       expect(isNovaCronError(outage, 'NC_KAFKA_UNAVAILABLE')).toBe(true);
+      // The relay's status follows the brokers too, whether or not its next send has failed yet.
+      // Its sends take ~20 s of kafkajs retries to fail; the status must not wait for them.
+      let relayOutage = await relay.status();
+      await until('the relay to show the outage', async () => (relayOutage = await relay.status()).state !== 'running', 30_000);
+      const relayShownMs = performance.now() - killed;
+      console.log(`relay status showed the outage ${relayShownMs.toFixed(0)} ms after the kill (${relayOutage.state})`);
+      expect(relayOutage).toMatchObject({ state: expect.stringMatching(/^(disconnected|retrying)$/), lastError: { code: 'NC_KAFKA_UNAVAILABLE' } });
+      expect(relayShownMs).toBeLessThan(10_000);
       await appending;
       await appendAll(store, vms.slice(threeQuarters));
 
@@ -147,6 +156,7 @@ describe.runIf(infra.run)('a Kafka broker crash under Kafka-fed processors (priv
 
       await until('the relay and the processors to catch up after the restart', caughtUp, 120_000);
       // Clean after: no error left behind, nothing parked.
+      expect(await relay.status()).toMatchObject({ state: 'running', lastError: null });
       for (const s of await host.status()) expect(s).toMatchObject({ state: 'running', error: null, failures: 0, parked: 0, lag: 0 });
 
       const head = await store.headPosition();
