@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { privateFile } from '../streams/files/private.ts';
 
 export type ApiDatabase = Database.Database;
 
@@ -9,8 +9,10 @@ export type ApiDatabase = Database.Database;
  * apart from the event store. WAL, so several API processes can share it.
  */
 export function openApiDatabase(path: string, { sync = 'full' }: { sync?: 'full' | 'normal' } = {}): ApiDatabase {
-  mkdirSync(dirname(path), { recursive: true });
+  privateFile(path, dirname(path));
   const db = new Database(path);
+  // Deleted and overwritten rows (revoked keys, expired answers) are zeroed, not left in free pages.
+  db.pragma('secure_delete = ON');
   db.pragma('journal_mode = WAL');
   // As the event store (NOVACRON_SQLITE_SYNC): an acknowledged key or idempotent answer survives a power loss.
   db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);

@@ -1,4 +1,3 @@
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createEventCodec, defaultCatalog, type Catalog } from '../streams/catalog/index.ts';
 import { createKeyStore, createPersonalDataCipher, loadMasterKey, type KeyStore } from '../streams/crypto/index.ts';
@@ -6,6 +5,7 @@ import type { EventStore } from '../streams/eventstore/index.ts';
 import { createEsdbEventStore } from '../streams/eventstore/esdb/store.ts';
 import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
 import type { Config } from './config.ts';
+import { privateDir } from '../streams/files/private.ts';
 import { embeddedProjections } from '../projections/index.ts';
 import { createInProcessInvalidationBus, invalidateOnCommit, type InvalidationBus } from '../projections/cache-invalidation/index.ts';
 import { INVENTORY } from '../projections/inventory/index.ts';
@@ -51,7 +51,7 @@ export interface PlatformOptions {
 }
 
 export function openPlatform(config: Config, { analytics = 'run' }: PlatformOptions = {}): Platform {
-  mkdirSync(config.dataDir, { recursive: true });
+  privateDir(config.dataDir);
   const catalog = defaultCatalog();
   const keys = createKeyStore({
     path: join(config.dataDir, 'keys.db'),

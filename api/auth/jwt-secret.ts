@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { fsyncDir, privateDir } from '../../streams/files/private.ts';
 import { join } from 'node:path';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import { MIN_JWT_SECRET_LENGTH } from '../config.ts';
@@ -26,11 +27,20 @@ export function loadJwtSecret({ value, dataDir }: { value: string | undefined; d
 }
 
 function generate(path: string, dataDir: string): void {
-  mkdirSync(dataDir, { recursive: true });
-  // Written aside then hard-linked into place: the file appears whole or not at
-  // all, never overwritten; when two processes race, the loser reads the winner's.
+  privateDir(dataDir);
+  // Written aside (0600, fsynced) then hard-linked into place: the file appears whole or not
+  // at all, never overwritten; when two processes race, the loser reads the winner's. The
+  // folder is fsynced after the link, so a generated secret survives a power loss (tokens
+  // signed with it would otherwise stop verifying).
   const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(aside, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600 });
+  const fd = openSync(aside, 'wx', 0o600);
+  try {
+    fchmodSync(fd, 0o600);
+    writeSync(fd, `${randomBytes(32).toString('base64url')}\n`);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
   try {
     linkSync(aside, path);
   } catch (error) {
@@ -38,4 +48,5 @@ function generate(path: string, dataDir: string): void {
   } finally {
     unlinkSync(aside);
   }
+  fsyncDir(dataDir);
 }

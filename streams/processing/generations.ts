@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
 import { NovaCronError } from '../errors/index.ts';
 import type { AnySqliteProjection } from './projection.ts';
 import { openProjectionRegistry } from './registry.ts';
+import { privateDir } from '../files/private.ts';
 
 /** A projection's serving generation, as a host keeps it. */
 export interface Generation {
@@ -104,7 +105,7 @@ const removeDb = (path: string) => {
  */
 export function openGenerations<G extends Generation>({ host, dir, projections, open, run, retire, watchIntervalMs, onError }: GenerationsOptions<G>) {
   const names = projectionNames(host, projections);
-  mkdirSync(dir, { recursive: true });
+  privateDir(dir);
   const registry = openProjectionRegistry(join(dir, 'registry.db'));
   const live = new Map<string, G>();
   let started = false;

@@ -1,4 +1,6 @@
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { privateFile } from '../files/private.ts';
 
 /**
  * Which generation of each projection is active. A replay builds generation
@@ -6,6 +8,7 @@ import Database from 'better-sqlite3';
  * every process reading projections follows the switch.
  */
 export function openProjectionRegistry(path: string) {
+  privateFile(path, dirname(path));
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('busy_timeout = 5000');

@@ -1,4 +1,6 @@
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { privateFile } from '../files/private.ts';
 import type { RecordedEvent } from '../eventstore/index.ts';
 import type { ParkedEvent, StateStore } from './types.ts';
 
@@ -34,6 +36,7 @@ const BULK_WAL_AUTOCHECKPOINT = 10_000;
  * writes, its checkpoint and its parked events share one transaction.
  */
 export function openSqliteStateStore({ path, sync = 'full', bulk = false, migrate, beforeCommit }: SqliteStateOptions): SqliteStateStore {
+  privateFile(path, dirname(path));
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   const synchronous = sync === 'full' ? 'FULL' : 'NORMAL';

@@ -1,4 +1,6 @@
+import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { privateFile } from '../../files/private.ts';
 import { NovaCronError } from '../../errors/index.ts';
 import { createCatchUpSubscription, type CatchUpSource } from '../catch-up.ts';
 import { expectationHolds, StreamDeletedError, WrongExpectedRevisionError } from '../errors.ts';
@@ -86,6 +88,7 @@ export function createSqliteEventStore({
   if (sync !== 'full' && sync !== 'normal') throw new TypeError(`createSqliteEventStore: sync must be 'full' or 'normal', got ${String(sync)}`);
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new TypeError('createSqliteEventStore: maxBatch must be a positive integer');
 
+  privateFile(path, dirname(path));
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
