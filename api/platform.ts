@@ -7,6 +7,7 @@ import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
 import type { Config } from './config.ts';
 import { privateDir } from '../streams/files/private.ts';
 import { embeddedProjections } from '../projections/index.ts';
+import { createKeyShreddingProjection } from '../projections/key-shredding/index.ts';
 import { createInProcessInvalidationBus, invalidateOnCommit, type InvalidationBus } from '../projections/cache-invalidation/index.ts';
 import { INVENTORY } from '../projections/inventory/index.ts';
 import { combineProjectionHosts } from '../streams/processing/combined-host.ts';
@@ -70,7 +71,8 @@ export function openPlatform(config: Config, { analytics = 'run' }: PlatformOpti
   const embedded = createProjectionHost({
     dir: join(config.dataDir, 'projections'),
     source: store,
-    projections: embeddedProjections.filter((p) => !fromKafka(p.name)),
+    // Beside the read models, the process manager that destroys deleted tenants' data keys (projections/key-shredding).
+    projections: [...embeddedProjections.filter((p) => !fromKafka(p.name)), createKeyShreddingProjection(keys)],
     sync: config.sqliteSync,
     onCommit: invalidateOnCommit(invalidations, INVENTORY),
   });

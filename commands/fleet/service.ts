@@ -113,7 +113,12 @@ export function createFleetService({
     /** Deletes the tenant (only without VMs) and destroys its data key: its personal data becomes unreadable. */
     async deleteTenant(context: CommandContext, tenantId: string) {
       const outcome = await execute('tenant', tenantId, { type: 'DeleteTenant', data: { tenantId } }, context);
-      destroyTenantKey?.(tenantId);
+      // At once when it can; if not, the key-shredding processor destroys it from the log (TenantDeleted), retrying until it has.
+      try {
+        destroyTenantKey?.(tenantId);
+      } catch {
+        // projections/key-shredding makes it certain
+      }
       return outcome;
     },
 

@@ -44,8 +44,8 @@ const CHECK_AAD = Buffer.from('novacron:master-key-check');
  * Tenant data keys in a SQLite file of their own, each wrapped by the master key.
  * Destroying a key nulls its row (a tombstone that also blocks recreation) and,
  * with secure_delete and a WAL checkpoint, overwrites the wrapped key in the file.
- * The in-memory cache is per instance: destroy keys through the instance that
- * serves them (one per process, as in the embedded setup).
+ * The in-memory cache is per instance; a commit by another instance on the file (a
+ * key destroyed in another process) drops it before the next use (PRAGMA data_version).
  */
 export const createKeyStore = ({
   path,
@@ -77,6 +77,18 @@ export const createKeyStore = ({
      ON CONFLICT (tenant_id) DO UPDATE SET wrapped_key = NULL, destroyed_at = COALESCE(destroyed_at, excluded.destroyed_at)`,
   );
   const cache = new LRUCache<string, Buffer>({ max: cacheSize });
+  // PRAGMA data_version changes when another connection (another process) commits to the
+  // file: a key destroyed there must not stay usable here from the cache. Writes are rare
+  // (a tenant created or deleted), so the cache is dropped whole on a change and refilled.
+  const dataVersion = db.prepare<[], { data_version: number }>('PRAGMA data_version');
+  let seenVersion = dataVersion.get()?.data_version ?? 0;
+  const followOtherWriters = (): void => {
+    const version = dataVersion.get()?.data_version ?? 0;
+    if (version !== seenVersion) {
+      seenVersion = version;
+      cache.clear();
+    }
+  };
 
   const unwrap = (tenantId: string, wrapped: Buffer): Buffer => {
     const key = open(masterKey, wrapped, Buffer.from(tenantId, 'utf8'));
@@ -92,6 +104,7 @@ export const createKeyStore = ({
 
   /** The cached or stored key; null when destroyed; undefined when the tenant has no row. */
   const load = (tenantId: string): Buffer | null | undefined => {
+    followOtherWriters();
     const cached = cache.get(tenantId);
     if (cached !== undefined) return cached;
     const row = selectKey.get(tenantId);
@@ -132,6 +145,7 @@ export const createKeyStore = ({
     },
 
     isDestroyed(tenantId) {
+      followOtherWriters();
       if (cache.has(tenantId)) return false;
       const row = selectKey.get(tenantId);
       return row !== undefined && row.wrapped_key === null;

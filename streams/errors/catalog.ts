@@ -46,6 +46,7 @@ export const errorCatalog = {
   NC_PROJECTION_LAGGING: { status: 503, summary: 'A consistency=session query timed out waiting for the projection to apply the write it named; retry after Retry-After.' },
   NC_STORE_CLOSED: { status: 503, summary: 'The event store was closed; retry against a running instance.' },
   NC_REPLAY_REFUSED: { status: 409, summary: 'A replay built a generation that parked more events, or holds far fewer rows, than the live one; it was not switched in (the live one keeps serving). `novacron replay --force` switches anyway.' },
+  NC_KEY_SHREDDING_FAILED: { status: 503, summary: "A deleted tenant's data key could not be destroyed yet; the key-shredding processor retries with backoff and shows the error in its status until it is." },
   NC_STORE_UNAVAILABLE: { status: 503, summary: 'The event store could not be reached or written; retry later.' },
   // Kafka, the schema registry and the relay (streams/kafka, connectors/relay).
   NC_KAFKA_UNAVAILABLE: { status: 503, summary: 'Kafka or the schema registry could not be reached or failed a request; the relay retries with backoff.' },
