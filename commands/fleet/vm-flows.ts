@@ -46,6 +46,11 @@ export interface VmResult {
 const NEXT_CANDIDATE = new Set(['NC_CAPACITY_EXHAUSTED', 'NC_INVALID_STATE', 'NC_NOT_FOUND']);
 
 export function createVmFlows({ runner, directory, hooks, newId, reservationTimeoutMs }: VmFlowDeps) {
+  /** The context of a saga's next step: caused by the last event the previous step recorded. */
+  const causedBy = (context: CommandContext, outcome: { eventIds: readonly string[] } | null): CommandContext => {
+    const last = outcome?.eventIds.at(-1);
+    return last === undefined ? context : { ...context, causationId: last };
+  };
   const expiry = (context: CommandContext) => new Date(context.now.getTime() + reservationTimeoutMs).toISOString();
 
   async function compensate(step: string, action: () => Promise<unknown>): Promise<void> {
@@ -125,12 +130,12 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
     const resources = { vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, diskGiB: spec.diskGiB };
     for (const node of rankCandidates(directory, { ...query, resources })) {
       try {
-        await runner.run(aggregates.node, streamOf.node(node.nodeId), {
+        const reserved = await runner.run(aggregates.node, streamOf.node(node.nodeId), {
           type: 'ReserveCapacity',
           data: { nodeId: node.nodeId, reservationId, vmId, resources, expiresAt: expiry(context) },
           metadata: meta(context),
         }, context);
-        return node;
+        return { ...node, reservedBy: reserved.eventIds };
       } catch (error) {
         if (isNovaCronError(error) && NEXT_CANDIDATE.has(error.code)) continue;
         throw error;
@@ -177,7 +182,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       const regionIds = input.regionId ? [input.regionId] : tenant.state.allowedRegions;
       const { vcpus, memoryMiB, diskGiB } = input.spec;
       const quotaReservationId = newId();
-      await runner.run(aggregates.tenant, tenantStream, {
+      const quotaReserved = await runner.run(aggregates.tenant, tenantStream, {
         type: 'ReserveQuota',
         data: {
           tenantId: input.tenantId,
@@ -189,12 +194,14 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         },
         metadata: meta(context),
       }, context);
-      const releaseQuota = () => releaseQuotaReservation(context, input.tenantId, quotaReservationId);
+      // Each later step names the event of the step before it as its causationId.
+      const afterQuota = causedBy(context, quotaReserved);
+      const releaseQuota = () => releaseQuotaReservation(afterQuota, input.tenantId, quotaReservationId);
 
       const capacityReservationId = newId();
       let node;
       try {
-        node = await reserveOnSomeNode(context, { regionIds, policy: input.placement ?? 'balanced' }, vmId, input.spec, capacityReservationId);
+        node = await reserveOnSomeNode(afterQuota, { regionIds, policy: input.placement ?? 'balanced' }, vmId, input.spec, capacityReservationId);
       } catch (error) {
         await releaseQuota();
         throw error;
@@ -204,6 +211,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         throw noRoom(regionIds, { vcpus, memoryMiB, diskGiB });
       }
 
+      const afterCapacity = causedBy(afterQuota, { eventIds: node.reservedBy });
       let created;
       try {
         created = await runner.run(aggregates.vm, streamOf.vm(vmId), {
@@ -223,10 +231,10 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
             labels: input.labels ?? {},
             start: input.start ?? false,
           },
-          metadata: meta(context),
-        }, context, input.tenantId);
+          metadata: meta(afterCapacity),
+        }, afterCapacity, input.tenantId);
       } catch (error) {
-        await releaseCapacityReservation(context, node.nodeId, capacityReservationId);
+        await releaseCapacityReservation(afterCapacity, node.nodeId, capacityReservationId);
         await releaseQuota();
         if (isNovaCronError(error, 'NC_STREAM_DELETED')) {
           // The sweeper fenced this VM id: the saga took longer than the reservation timeout.
@@ -238,7 +246,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
         throw error;
       }
       // The VM is recorded: from here nothing is undone. A failed commit is settled by the sweeper.
-      await commitReservations(context, { tenantId: input.tenantId, nodeId: node.nodeId }, { quotaReservationId, capacityReservationId });
+      await commitReservations(causedBy(afterCapacity, created), { tenantId: input.tenantId, nodeId: node.nodeId }, { quotaReservationId, capacityReservationId });
       return { vm: created.state as Vm, streamId: created.streamId, revision: created.revision, position: created.position };
     },
 

@@ -32,6 +32,8 @@ export interface CommandOutcome<State> {
   position: number;
   /** What the command recorded; [] when it changed nothing (an idempotent no-op). */
   events: DomainEvent[];
+  /** The recorded events' ids, in order (what a next step names as its causationId). */
+  eventIds: string[];
   /** State after the command. */
   state: State;
 }
@@ -76,7 +78,7 @@ export async function handleCommand<Command, State>(
     const tenantId = givenTenant ?? aggregate.tenantOf?.(loaded.state, resolved) ?? null;
     if (decided.length === 0) {
       const [last] = await store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 });
-      return { streamId, revision: loaded.revision, position: last?.position ?? 0, events: [], state: loaded.state };
+      return { streamId, revision: loaded.revision, position: last?.position ?? 0, events: [], eventIds: [], state: loaded.state };
     }
     const occurredAt = context.now.toISOString();
     const events: NewEvent[] = decided.map((event) => ({
@@ -98,7 +100,7 @@ export async function handleCommand<Command, State>(
       });
       const state = decided.reduce((s, e) => decider.evolve(s, e), loaded.state);
       if (cache) rememberAppended(cache, streamId, decider, state, result.revision);
-      return { streamId, revision: result.revision, position: result.position, events: decided, state };
+      return { streamId, revision: result.revision, position: result.position, events: decided, eventIds: events.map((e) => e.metadata?.eventId as string), state };
     } catch (error) {
       if (!isWrongExpectedRevision(error) || attempt >= maxRetries) throw error;
       await delay(backoffDelay(attempt));
