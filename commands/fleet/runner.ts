@@ -1,8 +1,8 @@
 import { createAggregateCache, type AggregateCache, type EventStore } from '../../streams/eventstore/index.ts';
 import { isNovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
-import { handleCommand, readAggregate, type Aggregate, type CommandOutcome } from '../handling/handle-command.ts';
-import { createStreamLock } from '../handling/stream-lock.ts';
+import { createCommandBatcher } from '../handling/batcher.ts';
+import { readAggregate, type Aggregate, type CommandOutcome } from '../handling/handle-command.ts';
 
 export interface FleetHooks {
   /** A command finished: its type, 'ok' or the error code, and how long it took. */
@@ -15,7 +15,8 @@ export interface FleetHooks {
 
 /** Runs one command against one aggregate, with the context's metadata, reporting to the hooks. */
 export function createRunner(store: EventStore, hooks: FleetHooks = {}, cache: AggregateCache = createAggregateCache()) {
-  const lock = createStreamLock();
+  // Commands on one stream are decided together and appended in one append (batcher.ts).
+  const batcher = createCommandBatcher(store, { cache });
   return {
     async run<Command extends { type: string }, State>(
       aggregate: Aggregate<Command, State>,
@@ -26,7 +27,7 @@ export function createRunner(store: EventStore, hooks: FleetHooks = {}, cache: A
     ): Promise<CommandOutcome<State>> {
       const started = performance.now();
       try {
-        const outcome = await handleCommand(store, streamId, aggregate, command, context, { tenantId, lock, cache });
+        const outcome = await batcher.run(streamId, aggregate, command, context, tenantId);
         hooks.commandHandled?.(command.type, 'ok', (performance.now() - started) / 1000);
         if (outcome.events.length > 0) hooks.appended?.(streamId);
         return outcome;
