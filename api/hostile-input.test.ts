@@ -118,3 +118,19 @@ describe('ops and feed', () => {
     expect(anonymous.statusCode).toBe(401);
   });
 });
+
+describe('shard counts', () => {
+  it('a region takes at most 1000 shards (a ring of 10,000 stalled the server for seconds); 1000 answers within 5 s and /healthz with it', async () => {
+    const over = await f.app.inject({ method: 'POST', url: '/v1/regions', headers: { ...f.operator, 'content-type': 'application/json' }, payload: region('r-huge', { shards: 1001 }) });
+    expect([over.statusCode, over.json().error.code, over.json().error.details.field]).toEqual([400, 'NC_VALIDATION', 'shards']);
+    const patch = await f.app.inject({ method: 'PATCH', url: '/v1/regions/eu-west', headers: f.operator, payload: { shards: 10_000 } });
+    expect(patch.statusCode).toBe(400);
+    const started = Date.now();
+    const [max, health] = await Promise.all([
+      f.app.inject({ method: 'POST', url: '/v1/regions', headers: { ...f.operator, 'content-type': 'application/json' }, payload: region('r-max', { shards: 1000 }) }),
+      f.app.inject({ method: 'GET', url: '/healthz' }),
+    ]);
+    expect([max.statusCode, health.statusCode]).toEqual([201, 200]);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
