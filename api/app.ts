@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { type FastifyPluginAsyncTypebox, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -25,7 +25,9 @@ import type { Config, TlsSettings } from './config.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { CORRELATION_HEADER, correlationId } from './http/correlation.ts';
 import { clientErrorHandler, errorHandling, frameworkErrors } from './http/error-handling.ts';
+import { installBodyParsers } from './http/json-body.ts';
 import { openApi } from './http/openapi.ts';
+import { strictValidatorCompiler } from './http/strict-validator.ts';
 import { opsRoutes } from './http/ops-routes.ts';
 import { idempotency } from './idempotency/plugin.ts';
 import { createIdempotencyStore } from './idempotency/store.ts';
@@ -119,9 +121,9 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
     routerOptions: { maxParamLength: 256 },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setValidatorCompiler(TypeBoxValidatorCompiler);
-  // JSON only: anything else is 415 NC_UNSUPPORTED_MEDIA_TYPE.
-  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(strictValidatorCompiler);
+  // JSON only (UTF-8, bounded depth, well-formed strings): anything else is 415 NC_UNSUPPORTED_MEDIA_TYPE, but for an empty body or `{}`.
+  installBodyParsers(app);
 
   const metrics = createMetrics();
   app.decorate('metrics', metrics);

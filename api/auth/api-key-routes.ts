@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from 'typebox';
+import { NoBody, optionalBody } from '../routes/optional-body.ts';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
@@ -77,7 +78,9 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = asyn
     '/v1/api-keys/:id',
     {
       onRequest: requireRoles('operator'),
+      preValidation: optionalBody,
       schema: {
+        body: NoBody,
         summary: 'Revoke an API key (at once; revoking twice is harmless)',
         tags: ['auth'],
         params: Type.Object({ id: ApiKeyId }),

@@ -48,7 +48,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app
         security: [],
         response: {
           200: Type.Object(
-            { status: Type.Literal('ready'), headPosition: Type.Integer({ description: 'Global position of the last event.' }) },
+            // No head position: it would tell anyone how busy the log is (operators read it from /metrics or `novacron status`).
+            { status: Type.Literal('ready') },
             { description: 'The event store answers' },
           ),
           ...errorResponses(503),
@@ -57,8 +58,8 @@ export const opsRoutes: FastifyPluginAsyncTypebox<OpsRoutesOptions> = async (app
     },
     async (request) => {
       try {
-        const headPosition = await withTimeout(store.headPosition(), readinessTimeoutMs);
-        return { status: 'ready' as const, headPosition };
+        await withTimeout(store.headPosition(), readinessTimeoutMs);
+        return { status: 'ready' as const };
       } catch (error) {
         request.log.warn({ err: error }, 'readiness check failed: the event store does not answer');
         throw new NovaCronError('NC_STORE_UNAVAILABLE', 'the event store does not answer', { retriable: true, cause: error });

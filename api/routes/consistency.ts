@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { Type } from 'typebox';
-import type { EventStore } from '../../streams/eventstore/index.ts';
+import type { EventStore, RecordedEvent } from '../../streams/eventstore/index.ts';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import type { ProjectionHost } from '../../streams/processing/host.ts';
 
@@ -29,6 +29,20 @@ const notInStore = (what: string) =>
     details: { location: 'headers', field: AFTER_HEADER },
   });
 
+/**
+ * Which events a request may name in X-NovaCron-After: a tenant its own and the
+ * fleet's (regions, clusters, nodes belong to no tenant and change its routes),
+ * never another tenant's, which answer exactly as one that never existed (same
+ * read, same error), so the header tells nothing of other tenants. (A bare
+ * position on the embedded log is a point in the one global order, which every
+ * command answer shows anyway.)
+ */
+function visibleTo(request: FastifyRequest): (event: RecordedEvent | undefined) => event is RecordedEvent {
+  const tenantId = request.principal?.role === 'operator' ? null : (request.principal?.tenantId ?? null);
+  return (event): event is RecordedEvent =>
+    event !== undefined && (tenantId === null || event.metadata.tenantId === null || event.metadata.tenantId === undefined || event.metadata.tenantId === tenantId);
+}
+
 /** The write named by the X-NovaCron-After header (null without one); `<streamId>@<revision>` is resolved to its position. */
 export async function afterWrite(request: FastifyRequest, store: EventStore): Promise<AfterWrite | null> {
   const raw = request.headers[AFTER_HEADER];
@@ -41,11 +55,12 @@ export async function afterWrite(request: FastifyRequest, store: EventStore): Pr
     });
   }
   if (match[1] !== undefined) return { position: Number(match[1]) };
+  const visible = visibleTo(request);
   const streamId = match[2] as string;
   const revision = Number(match[3]);
   const [event] = await store.readStream(streamId, { fromRevision: revision, maxCount: 1 });
   // A revision not (yet) in the store: nothing this read could wait for would make it visible.
-  if (!event || event.revision !== revision) throw notInStore(`${streamId}@${revision}`);
+  if (!visible(event) || event.revision !== revision) throw notInStore(`${streamId}@${revision}`);
   return { position: event.position, streamId, revision };
 }
 
@@ -59,12 +74,12 @@ export async function afterPosition(request: FastifyRequest, store: EventStore):
  * global order) that is its position; from Kafka (per-stream order) it is
  * the stream's revision, a bare position being resolved to its event first.
  */
-async function waitForWrite(host: ProjectionHost, projection: string, after: AfterWrite, store: EventStore, timeoutMs: number): Promise<AfterWrite & { reached: boolean }> {
+async function waitForWrite(request: FastifyRequest, host: ProjectionHost, projection: string, after: AfterWrite, store: EventStore, timeoutMs: number): Promise<AfterWrite & { reached: boolean }> {
   if (host.ordering(projection) === 'global') return { ...after, reached: await host.waitFor(projection, after.position, timeoutMs) };
   let { streamId, revision } = after;
   if (streamId === undefined || revision === undefined) {
     const [event] = after.position > 0 ? await store.readAll({ fromPosition: after.position, maxCount: 1 }) : [];
-    if (!event || event.position !== after.position) throw notInStore(`position ${after.position}`);
+    if (!visibleTo(request)(event) || event.position !== after.position) throw notInStore(`position ${after.position}`);
     ({ streamId, revision } = event);
   }
   return { position: after.position, streamId, revision, reached: await host.waitForStream(projection, streamId, revision, timeoutMs) };
@@ -107,7 +122,7 @@ export async function settleRead(
         details: { location: 'headers', field: AFTER_HEADER },
       });
     }
-    const { reached, ...write } = await waitForWrite(host, projection, after, store, sessionWaitMs);
+    const { reached, ...write } = await waitForWrite(request, host, projection, after, store, sessionWaitMs);
     if (!reached) {
       const named = write.streamId === undefined ? `position ${write.position}` : `${write.streamId}@${write.revision} (position ${write.position})`;
       throw new NovaCronError('NC_PROJECTION_LAGGING', `the ${projection} projection has not applied ${named} yet`, {

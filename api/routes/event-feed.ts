@@ -113,6 +113,8 @@ export const eventFeed =
       }
       const tenantId = principal.role === 'operator' ? null : principal.tenantId;
       if (principal.role !== 'operator' && tenantId === null) throw new NovaCronError('NC_FORBIDDEN', 'a tenant role without a tenant sees no events');
+      // HEAD: the headers a GET would get, and no stream (it would never end).
+      if (request.method === 'HEAD') return reply.code(200).headers(SSE_HEADERS).send('');
 
       const render = async (event: RecordedEvent): Promise<string | null> => {
         if (tenantId !== null && (await ownership.ownerOf(event)) !== tenantId) return null;

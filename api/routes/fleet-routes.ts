@@ -1,5 +1,6 @@
 import { Type } from 'typebox';
 import type { FleetService } from '../../commands/fleet/service.ts';
+import { REGION_SHARDS } from '../../commands/region/decider.ts';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import type { RoutePlugin } from '../app.ts';
 import { requireRoles } from '../auth/guards.ts';
@@ -51,7 +52,7 @@ export const fleetRoutes =
             lon: Type.Number({ minimum: -180, maximum: 180 }),
             complianceZone: Text(64),
             costPerVcpuHour: Type.Number({ minimum: 0, maximum: 1000 }),
-            shards: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000, description: 'Shards of the region (default 100).' })),
+            shards: Type.Optional(Type.Integer({ minimum: REGION_SHARDS.min, maximum: REGION_SHARDS.max, description: `Shards of the region (default ${REGION_SHARDS.default}).` })),
           },
           { additionalProperties: false },
         ),
@@ -76,7 +77,7 @@ export const fleetRoutes =
             lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
             complianceZone: Type.Optional(Text(64)),
             costPerVcpuHour: Type.Optional(Type.Number({ minimum: 0, maximum: 1000 })),
-            shards: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
+            shards: Type.Optional(Type.Integer({ minimum: REGION_SHARDS.min, maximum: REGION_SHARDS.max })),
           },
           { additionalProperties: false, minProperties: 1 },
         ),

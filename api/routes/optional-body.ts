@@ -1,3 +1,4 @@
+import { Type } from 'typebox';
 import type { FastifyRequest } from 'fastify';
 
 /**
@@ -9,3 +10,6 @@ import type { FastifyRequest } from 'fastify';
 export async function optionalBody(request: FastifyRequest): Promise<void> {
   if (request.body === undefined) request.body = {};
 }
+
+/** The body of a route that takes none: absent or `{}` (with `preValidation: optionalBody`); anything else is 400 NC_VALIDATION. */
+export const NoBody = Type.Optional(Type.Object({}, { additionalProperties: false, description: 'No body, or `{}`.' }));

@@ -6,7 +6,7 @@ import { requireRoles } from '../auth/guards.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
 import { commandContext } from './command-context.ts';
-import { optionalBody } from './optional-body.ts';
+import { NoBody, optionalBody } from './optional-body.ts';
 import { Id, QuotaSchema, Recorded, recorded, TenantView, tenantView } from './views.ts';
 
 const operator = requireRoles('operator');
@@ -76,7 +76,9 @@ export const tenantRoutes =
 
     app.delete('/v1/tenants/:id', {
       onRequest: operator,
+      preValidation: optionalBody,
       schema: {
+        body: NoBody,
         tags: ['tenants'],
         summary: 'Delete a tenant (only without VMs); its data key is destroyed, so its personal data becomes unreadable',
         params: Params,

@@ -9,7 +9,7 @@ import { assertTenantAccess, principalOf, requireRoles } from '../auth/guards.ts
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
 import { commandContext } from './command-context.ts';
-import { optionalBody } from './optional-body.ts';
+import { NoBody, optionalBody } from './optional-body.ts';
 import { Id, IdParams, Labels, NonBlank, Recorded, recorded, VmView, vmView } from './views.ts';
 
 const anyone = requireRoles('operator', 'tenant-admin', 'tenant-user');
@@ -188,7 +188,9 @@ export const vmRoutes =
 
     app.delete('/v1/vms/:id', {
       onRequest: admins,
+      preValidation: optionalBody,
       schema: {
+        body: NoBody,
         tags: ['vms'],
         summary: 'Delete a VM (stopped first if running); its quota and capacity are given back',
         params: IdParams,

@@ -1,6 +1,6 @@
 import type { Command } from '../command.ts';
 
-/** lat in [-90, 90], lon in [-180, 180], costPerVcpuHour ≥ 0, shards 1..10000 (default 100). */
+/** lat in [-90, 90], lon in [-180, 180], costPerVcpuHour ≥ 0, shards 1..1000 (default 100). */
 export type AddRegion = Command<
   'AddRegion',
   { regionId: string; name: string; lat: number; lon: number; complianceZone: string; costPerVcpuHour: number; shards?: number }

@@ -24,6 +24,7 @@ export const errorCatalog = {
   NC_REGION_RETIRED: { status: 409, summary: 'The region is retired: it takes no placements and no updates.' },
   // HTTP API (api/): framework, auth and idempotency failures.
   NC_MALFORMED_JSON: { status: 400, summary: 'The body is not valid JSON (or is empty) although Content-Type says application/json.' },
+  NC_JSON_TOO_DEEP: { status: 400, summary: 'The JSON body nests arrays and objects deeper than 32 levels; details give the limit.' },
   NC_BAD_REQUEST: { status: 400, summary: 'The HTTP request itself is malformed (bad URL encoding, bad Content-Length, unparsable request line).' },
   NC_UNAUTHENTICATED: { status: 401, summary: 'No valid credentials: send Authorization: Bearer <JWT> or X-API-Key; the message says what was wrong (missing, invalid, expired, revoked).' },
   NC_FORBIDDEN: { status: 403, summary: "The principal's role may not call this route; details give the role and the roles allowed." },
