@@ -46,10 +46,24 @@ function utilizationAfter(node: PlacementNode, want: CapacityResources): number 
 export function rankCandidates(directory: FleetDirectory, query: CandidateQuery): PlacementNode[] {
   const regions = new Set(query.regionIds);
   const excluded = new Set(query.exclude ?? []);
+  // Asked once per region and cluster, not once per node: a directory over a projection answers
+  // each with a query (a profile of 1,000 nodes spent 60% of the API's time in these lookups).
+  const retired = new Map<string, boolean>();
+  const unhealthy = new Map<string, boolean>();
+  const isRetired = (regionId: string) => {
+    let answer = retired.get(regionId);
+    if (answer === undefined) retired.set(regionId, (answer = directory.region(regionId)?.retired ?? true));
+    return answer;
+  };
+  const isUnhealthy = (clusterId: string) => {
+    let answer = unhealthy.get(clusterId);
+    if (answer === undefined) unhealthy.set(clusterId, (answer = directory.cluster(clusterId)?.healthy === false));
+    return answer;
+  };
   const eligible = directory.nodes().filter((node) => {
     if (node.status !== 'active' || excluded.has(node.nodeId) || !regions.has(node.regionId)) return false;
-    if (directory.region(node.regionId)?.retired ?? true) return false;
-    if (node.clusterId !== null && directory.cluster(node.clusterId)?.healthy === false) return false;
+    if (isRetired(node.regionId)) return false;
+    if (node.clusterId !== null && isUnhealthy(node.clusterId)) return false;
     return fits(freeRoom(node), query.resources);
   });
   const score = new Map(eligible.map((n) => [n.nodeId, utilizationAfter(n, query.resources)]));
