@@ -14,6 +14,7 @@ describe('loadConfig', () => {
       jwtSecret: undefined,
       logLevel: 'info',
       idempotencyTtlHours: 24,
+      shutdownGraceMs: 10_000,
       reservationTimeoutMs: 30_000,
       sweepIntervalMs: 5_000,
       sessionWaitMs: 2_000,

@@ -41,6 +41,8 @@ export interface Config {
   logLevel: LogLevel;
   /** NOVACRON_IDEMPOTENCY_TTL_HOURS: how long an Idempotency-Key's answer is kept. */
   idempotencyTtlHours: number;
+  /** NOVACRON_SHUTDOWN_GRACE_MS: how long a graceful shutdown waits for open requests before it cuts their connections. */
+  shutdownGraceMs: number;
   /** NOVACRON_RESERVATION_TIMEOUT_MS: how long a quota/capacity reservation waits for its VM before the sweeper settles it. */
   reservationTimeoutMs: number;
   /** NOVACRON_SWEEP_INTERVAL_MS: how often the reservation sweeper runs. */
@@ -149,6 +151,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     logLevel: oneOf(env, 'NOVACRON_LOG_LEVEL', LOG_LEVELS, 'info'),
     idempotencyTtlHours: positiveNumber(env, 'NOVACRON_IDEMPOTENCY_TTL_HOURS', { max: 24 * 366 }, 24),
+    shutdownGraceMs: integer(env, 'NOVACRON_SHUTDOWN_GRACE_MS', { min: 0, max: 600_000 }, 10_000),
     reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
     sweepIntervalMs: integer(env, 'NOVACRON_SWEEP_INTERVAL_MS', { min: 10, max: 3_600_000 }, 5_000),
     sessionWaitMs: integer(env, 'NOVACRON_SESSION_WAIT_MS', { min: 0, max: 60_000 }, 2_000),

@@ -40,9 +40,12 @@ export async function startServer(config: Config, { wiring = wireApi, logger, pl
       url,
       close: () =>
         (closed ??= (async () => {
+          // A client that stops sending mid-request would hold the close for ever: after the grace period its connection is cut.
+          const cut = setTimeout(() => started.server.closeAllConnections(), config.shutdownGraceMs);
           try {
             await started.close();
           } finally {
+            clearTimeout(cut);
             await platform.close();
           }
         })()),

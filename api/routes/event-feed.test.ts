@@ -359,6 +359,29 @@ describe('GET /v1/events, tenant-scoped', () => {
   });
 });
 
+describe('GET /v1/events, who did it', () => {
+  it("tenants see an operator's action as done by the role 'operator', never the operator's user name; operators see it in full", async () => {
+    fleet = await fleetApp();
+    const f = fleet;
+    await seedApi(f, { nodes: 1 });
+    await f.app.inject({ method: 'POST', url: '/v1/tenants/acme/suspend', headers: f.operator });
+    await f.app.inject({ method: 'POST', url: '/v1/tenants/acme/reactivate', headers: f.tenant('acme') }); // refused for a tenant: not in the log
+    const base = await listen(f);
+    const logged = (await f.platform.store.readStream('tenant-acme')).map((e) => e.metadata.actor);
+    expect(logged).toContain('operator:op');
+    const client = await open(base, '/v1/events?category=tenant', f.tenant('acme', 'tenant-user'));
+    await client.until(() => client.events().length >= logged.length);
+    client.close();
+    const actors = client.events().map((e) => (e.metadata as { actor?: string }).actor);
+    expect(actors.length).toBe(logged.length);
+    expect(actors.every((actor) => actor === 'operator' || actor?.startsWith('tenant:acme:'))).toBe(true);
+    expect(JSON.stringify(client.messages)).not.toContain('operator:op');
+    const operator = await open(base, '/v1/events?category=tenant', f.operator);
+    await operator.until(() => operator.events().some((e) => (e.metadata as { actor?: string }).actor === 'operator:op'));
+    operator.close();
+  });
+});
+
 describe('GET /v1/events, connection handling', () => {
   it('a client that stops reading makes the feed wait for drain; the subscription never holds more than a page', async () => {
     const pageSize = 8;

@@ -119,7 +119,9 @@ export const eventFeed =
       const render = async (event: RecordedEvent): Promise<string | null> => {
         if (tenantId !== null && (await ownership.ownerOf(event)) !== tenantId) return null;
         const { streamId, revision, position, type, metadata } = event;
-        const message: FeedMessage = { streamId, revision, position, type, data: null, metadata };
+        // A tenant sees that an operator acted, not which one (their user names stay inside the operations team).
+        const shown = tenantId !== null && metadata.actor.startsWith('operator:') ? { ...metadata, actor: 'operator' } : metadata;
+        const message: FeedMessage = { streamId, revision, position, type, data: null, metadata: shown };
         try {
           // The store decrypts personal fields: a tenant reads its own; operators never see them.
           message.data = tenantId === null ? redactPersonal(catalog, type, event.data) : event.data;
