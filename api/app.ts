@@ -105,11 +105,37 @@ declare module 'fastify' {
  * `<dataDir>/api.db` and closes it with itself; the platform stays the
  * caller's. Plugins load on `ready()`, `listen()` or the first `inject()`.
  */
+/**
+ * Never logged: credentials in headers, the Idempotency-Key (it keys the sealed answer in
+ * api.db) and anything named like a key, secret, token or password.
+ */
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-api-key"]',
+  'req.headers["idempotency-key"]',
+  'headers.authorization',
+  'headers["x-api-key"]',
+  'idempotencyKey',
+  'key',
+  'secret',
+  'token',
+  'password',
+  '*.key',
+  '*.secret',
+  '*.token',
+  '*.password',
+];
+
+function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === null || typeof logger !== 'object') return logger;
+  return { redact: { paths: LOG_REDACT_PATHS, censor: '[redacted]' }, ...logger };
+}
+
 export function buildApp({ platform, config, tenantExists, logger, extraPlugins = [], now = Date.now }: AppOptions): App {
   const app = Fastify({
     // The TLS settings: HTTPS, HTTP/2 with HTTP/1.1 beside it (the TypeScript types follow the default HTTP/1 server, whose API Fastify gives either way).
     ...serverTls(config.tls),
-    logger: logger ?? { level: config.logLevel },
+    logger: withRedaction(logger ?? { level: config.logLevel }),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: correlationId,
     requestIdHeader: false,
