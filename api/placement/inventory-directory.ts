@@ -35,9 +35,18 @@ export function createInventoryDirectory({ host, store, waitMs }: InventoryDirec
   if (!Number.isInteger(waitMs) || waitMs < 0) throw new TypeError('createInventoryDirectory: waitMs must be an integer >= 0');
   // The active generation's queries, looked up on each call: a replay may switch generations.
   const queries = () => host.queries<InventoryQueries>(INVENTORY);
+  // The position of the last topology change made here (a node registered, cordoned, failed; a
+  // region or cluster changed): placement waits for the inventory to hold it, not for the whole
+  // log. Waiting for the head on every creation chained each one behind the inventory's lag
+  // under load (a profile of 64 concurrent creations: p50 1-3 s, most of it waiting).
+  let topology = 0;
   return {
-    async refresh() {
-      await host.waitFor(INVENTORY, await store.headPosition(), waitMs);
+    async refresh({ full = false } = {}) {
+      const target = full ? await store.headPosition() : topology;
+      if (target > 0) await host.waitFor(INVENTORY, target, waitMs);
+    },
+    changed(position) {
+      topology = Math.max(topology, position);
     },
     node(nodeId) {
       const node = queries().placementNode(nodeId);

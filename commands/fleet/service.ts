@@ -63,7 +63,9 @@ export function createFleetService({
     tenantId: string | null = null,
   ): Promise<CommandOutcome<unknown>> {
     const full = { ...command, metadata: meta(context) } as unknown as CommandOf[K];
-    return runner.run(aggregates[kind] as never, streamOf[kind](id), full, context, tenantId);
+    const outcome = await runner.run(aggregates[kind] as never, streamOf[kind](id), full, context, tenantId);
+    if ((kind === 'node' || kind === 'region' || kind === 'cluster') && outcome.events.length > 0) directory.changed?.(outcome.position);
+    return outcome;
   }
 
   const read = <K extends Kind>(kind: K, id: string) => runner.read(aggregates[kind] as never, streamOf[kind](id));

@@ -128,6 +128,20 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
   ) {
     await directory.refresh();
     const resources = { vcpus: spec.vcpus, memoryMiB: spec.memoryMiB, diskGiB: spec.diskGiB };
+    const placed = await tryCandidates(context, query, vmId, resources, reservationId);
+    if (placed !== null) return placed;
+    // None of the nodes known took it: look again with the whole log applied (a node another process just registered).
+    await directory.refresh({ full: true });
+    return tryCandidates(context, query, vmId, resources, reservationId);
+  }
+
+  async function tryCandidates(
+    context: CommandContext,
+    query: { regionIds: readonly string[]; policy: PlacementPolicy; exclude?: readonly string[] },
+    vmId: string,
+    resources: { vcpus: number; memoryMiB: number; diskGiB: number },
+    reservationId: string,
+  ) {
     for (const node of rankCandidates(directory, { ...query, resources })) {
       try {
         const reserved = await runner.run(aggregates.node, streamOf.node(node.nodeId), {
@@ -171,7 +185,11 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       if (tenant.state === null || tenant.state.status === 'deleted') throw notFound('tenant', input.tenantId);
       if (input.regionId) {
         await directory.refresh();
-        const region = directory.region(input.regionId);
+        let region = directory.region(input.regionId);
+        if (!region) {
+          await directory.refresh({ full: true });
+          region = directory.region(input.regionId);
+        }
         if (!region) throw notFound('region', input.regionId);
         if (region.retired) {
           throw new NovaCronError('NC_REGION_RETIRED', `region ${input.regionId} is retired and takes no placements`, {
@@ -326,7 +344,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       const migrationId = newId();
       let target;
       if (targetNodeId) {
-        await directory.refresh();
+        await directory.refresh({ full: true });
         const node = directory.node(targetNodeId);
         if (!node) throw notFound('node', targetNodeId);
         if (!allowedRegions.includes(node.regionId)) {

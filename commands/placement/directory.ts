@@ -24,8 +24,14 @@ export type PlacementNode = Pick<Node, 'nodeId' | 'regionId' | 'clusterId' | 'st
  * projection (api/placement/inventory-directory.ts).
  */
 export interface FleetDirectory {
-  /** Brings the view up to date (bounded: it may return still a little stale). */
-  refresh(): Promise<void>;
+  /**
+   * Brings the view up to date (bounded: it may return still a little stale). A view over
+   * a projection waits only for the fleet's own topology changes (`changed`) unless asked
+   * for `full`: the whole log as it is now.
+   */
+  refresh(options?: { full?: boolean }): Promise<void>;
+  /** This process changed the fleet's topology (a node, region or cluster command) at `position`. */
+  changed?(position: number): void;
   node(nodeId: string): PlacementNode | undefined;
   nodes(): PlacementNode[];
   region(regionId: string): RegionInfo | undefined;
