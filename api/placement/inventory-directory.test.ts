@@ -37,7 +37,30 @@ const append = async (...events: Given[]) => {
 };
 
 describe("placement's directory over the inventory", () => {
-  it('refresh() waits for what the log holds: a node registered just before is a candidate, with its ledger', async () => {
+  it('refresh() waits only for the topology changes noted here, not for the whole log', async () => {
+    const idle = createProjectionHost({ dir: join(dir, 'idle'), source: store, projections: [createInventoryProjection()], sync: 'normal' });
+    try {
+      // Over an inventory that never catches up: nothing noted, refresh() answers at once.
+      const directory = createInventoryDirectory({ host: idle, store, waitMs: 200 });
+      await append(regionAdded('eu-west'), nodeRegistered('n1', 'eu-west'));
+      let started = performance.now();
+      await directory.refresh();
+      expect(performance.now() - started).toBeLessThan(150);
+      // A node registered here (noted at its position): refresh() waits for the inventory to hold it.
+      directory.changed?.(await store.headPosition());
+      started = performance.now();
+      await directory.refresh();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(150);
+    } finally {
+      await idle.stop();
+    }
+    const live = createInventoryDirectory({ host, store, waitMs: 5000 });
+    live.changed?.(await store.headPosition());
+    await live.refresh();
+    expect(live.nodes().map((n) => n.nodeId)).toEqual(['n1']);
+  });
+
+  it('refresh({ full: true }) waits for what the log holds: a node registered just before is a candidate, with its ledger', async () => {
     const directory = createInventoryDirectory({ host, store, waitMs: 2000 });
     await append(
       regionAdded('eu-west'),
@@ -46,7 +69,7 @@ describe("placement's directory over the inventory", () => {
       capacityReserved('n1', 'r2', 'v2', { vcpus: 1, memoryMiB: 1024, diskGiB: 10 }),
       capacityCommitted('n1', 'r1', 'v1'),
     );
-    await directory.refresh();
+    await directory.refresh({ full: true });
     expect(directory.nodes()).toEqual([
       {
         nodeId: 'n1',
@@ -82,7 +105,7 @@ describe("placement's directory over the inventory", () => {
       clusterHealth('c-sick', 'eu-west', false),
       regionRetired('old'),
     );
-    await directory.refresh();
+    await directory.refresh({ full: true });
     expect(directory.cluster('c-ok')).toEqual({ clusterId: 'c-ok', regionId: 'eu-west', healthy: true });
     expect(directory.cluster('c-sick')).toEqual({ clusterId: 'c-sick', regionId: 'eu-west', healthy: false });
     const ranked = rankCandidates(directory, { regionIds: ['eu-west', 'old'], resources: { vcpus: 2, memoryMiB: 1024, diskGiB: 10 }, policy: 'balanced' });
@@ -91,14 +114,14 @@ describe("placement's directory over the inventory", () => {
     expect(packed.map((n) => n.nodeId)).toEqual(['n-busy', 'n-free']);
   });
 
-  it('refresh() gives up after waitMs when the inventory does not catch up, and placement ranks what it has', async () => {
+  it('refresh({ full: true }) gives up after waitMs when the inventory does not catch up, and placement ranks what it has', async () => {
     // A host that never runs: its inventory stays empty, whatever the log holds.
     const idle = createProjectionHost({ dir: join(dir, 'idle'), source: store, projections: [createInventoryProjection()], sync: 'normal' });
     try {
       const directory = createInventoryDirectory({ host: idle, store, waitMs: 20 });
       await append(regionAdded('eu-west'), nodeRegistered('n1', 'eu-west'));
       const started = performance.now();
-      await directory.refresh();
+      await directory.refresh({ full: true });
       expect(performance.now() - started).toBeGreaterThanOrEqual(15);
       expect(directory.nodes()).toEqual([]);
     } finally {
