@@ -11,6 +11,8 @@ function fakeCipher() {
   const cipher: PersonalDataCipher = {
     encrypt: (tenantId, plaintext) => `enc:${tenantId}:${Buffer.from(plaintext).toString('base64')}`,
     decrypt: (tenantId, token) => {
+      // Like the real cipher: plaintext (not a token) comes back as is while the tenant lives.
+      if (!token.startsWith('enc:')) return destroyed.has(tenantId) ? REDACTED : token;
       const [, owner, body = ''] = token.split(':');
       if (owner !== tenantId) throw new Error('wrong key');
       return destroyed.has(tenantId) ? REDACTED : Buffer.from(body, 'base64').toString();
@@ -69,6 +71,14 @@ describe('createEventCodec', () => {
     const { data, schemaVersion } = codec.encode('TenantCreated', samples.TenantCreated, 't1');
     destroy('t1');
     expect(codec.decode('TenantCreated', data, schemaVersion, 't1')).toEqual({ ...samples.TenantCreated, contactEmail: REDACTED });
+  });
+
+  it('redacts plaintext personal fields written before encryption once the tenant key is destroyed', () => {
+    const { cipher, destroy } = fakeCipher();
+    const codec = createEventCodec({ catalog, cipher });
+    expect(codec.decode('TenantCreated', samples.TenantCreated, 1, 't1')).toEqual(samples.TenantCreated);
+    destroy('t1');
+    expect(codec.decode('TenantCreated', samples.TenantCreated, 1, 't1')).toEqual({ ...samples.TenantCreated, contactEmail: REDACTED });
   });
 
   it('refuses personal data without a tenant id (NC_KEY_MISSING), but not empty personal fields', () => {

@@ -39,12 +39,21 @@ export function createEventCodec({ catalog = defaultCatalog(), cipher }: EventCo
     },
 
     decode(type, data, schemaVersion, tenantId) {
+      const hasTenant = tenantId !== null && tenantId !== '';
       const decrypted = mapPersonal(data, catalog.personalFields(type, schemaVersion), (value, path) => {
         if (!cipher.isEncrypted(value)) return value;
-        if (tenantId === null || tenantId === '') throw keyMissing(type, [path]);
+        if (!hasTenant) throw keyMissing(type, [path]);
         return cipher.decrypt(tenantId, value);
       });
-      return catalog.upcast(type, decrypted, schemaVersion);
+      const upcast = catalog.upcast(type, decrypted, schemaVersion);
+      if (!hasTenant) return upcast;
+      // Plaintext written before encryption (or by an older schema version that
+      // did not mark the field personal) is passed to the cipher too: it comes
+      // back as is while the tenant lives and REDACTED once its key is destroyed,
+      // so no read path (API, feed, Kafka relay, analytics) shows it after shredding.
+      return mapPersonal(upcast, catalog.personalFields(type), (value) =>
+        value === '' || cipher.isEncrypted(value) ? value : cipher.decrypt(tenantId, value),
+      );
     },
   };
 }
