@@ -1,8 +1,8 @@
 import type { EventStore, NewEvent } from '../../streams/eventstore/index.ts';
-import { isWrongExpectedRevision, loadAggregate, newEventId, rememberAppended, type AggregateCache } from '../../streams/eventstore/index.ts';
+import { isWrongExpectedRevision, loadAggregate, rememberAppended, type AggregateCache } from '../../streams/eventstore/index.ts';
 import type { DomainEvent } from '../decider.ts';
 import type { CommandContext } from './context.ts';
-import { toDomainEvent, type Aggregate, type CommandOutcome } from './handle-command.ts';
+import { toDomainEvent, toNewEvents, type Aggregate, type CommandOutcome } from './handle-command.ts';
 import { backoffDelay, delay } from './retry.ts';
 
 export interface BatcherOptions {
@@ -29,23 +29,6 @@ interface Entry {
 type Decided =
   | { entry: Entry; refused: unknown }
   | { entry: Entry; events: DomainEvent[]; recorded: NewEvent[]; state: unknown };
-
-const eventsOf = (decided: DomainEvent[], context: CommandContext, tenantId: string | null): NewEvent[] => {
-  const occurredAt = context.now.toISOString();
-  return decided.map((event) => ({
-    type: event.type,
-    data: event.data as unknown as Record<string, unknown>,
-    metadata: {
-      eventId: newEventId(),
-      tenantId,
-      correlationId: context.correlationId,
-      causationId: context.causationId ?? null,
-      actor: context.actor,
-      occurredAt,
-      ...(context.traceparent ? { traceparent: context.traceparent } : {}),
-    },
-  }));
-};
 
 /**
  * Commands batched per stream. Commands for the same stream queue in this
@@ -88,7 +71,7 @@ export function createCommandBatcher(store: EventStore, { cache, maxRetries = 8,
             const events = decider.decide(command, state);
             const tenantId = entry.tenantId ?? aggregate.tenantOf?.(state, command) ?? null;
             state = events.reduce((s, e) => decider.evolve(s, e), state);
-            return { entry, events, recorded: eventsOf(events, entry.context, tenantId), state };
+            return { entry, events, recorded: toNewEvents(events, entry.context, tenantId), state };
           } catch (refused) {
             return { entry, refused };
           }

@@ -12,6 +12,24 @@ import type { StreamLock } from './stream-lock.ts';
  */
 export const toDomainEvent = (event: RecordedEvent): DomainEvent => ({ type: event.type, data: event.data }) as unknown as DomainEvent;
 
+/** The events a command decided, as recorded: a new id each, and the command's context as metadata. */
+export function toNewEvents(decided: readonly DomainEvent[], context: CommandContext, tenantId: string | null): NewEvent[] {
+  const occurredAt = context.now.toISOString();
+  return decided.map((event) => ({
+    type: event.type,
+    data: event.data as unknown as Record<string, unknown>,
+    metadata: {
+      eventId: newEventId(),
+      tenantId,
+      correlationId: context.correlationId,
+      causationId: context.causationId ?? null,
+      actor: context.actor,
+      occurredAt,
+      ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+    },
+  }));
+}
+
 export interface Aggregate<Command, State> {
   decider: Decider<Command, DomainEvent, State>;
   /**
@@ -80,20 +98,7 @@ export async function handleCommand<Command, State>(
       const [last] = await store.readStream(streamId, { direction: 'backwards', fromRevision: 'end', maxCount: 1 });
       return { streamId, revision: loaded.revision, position: last?.position ?? 0, events: [], eventIds: [], state: loaded.state };
     }
-    const occurredAt = context.now.toISOString();
-    const events: NewEvent[] = decided.map((event) => ({
-      type: event.type,
-      data: event.data as unknown as Record<string, unknown>,
-      metadata: {
-        eventId: newEventId(),
-        tenantId,
-        correlationId: context.correlationId,
-        causationId: context.causationId ?? null,
-        actor: context.actor,
-        occurredAt,
-        ...(context.traceparent ? { traceparent: context.traceparent } : {}),
-      },
-    }));
+    const events = toNewEvents(decided, context, tenantId);
     try {
       const result = await store.append(streamId, events, {
         expectedRevision: loaded.revision < 0 ? 'no_stream' : loaded.revision,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { privateFile } from '../files/private.ts';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { LRUCache } from 'lru-cache';
@@ -165,12 +165,8 @@ const requireTenantId = (tenantId: string): void => {
 };
 
 const openDatabase = (path: string): Database.Database => {
-  if (path !== ':memory:') {
-    mkdirSync(dirname(path), { recursive: true });
-    // Create the file private before SQLite opens it; its -wal and -shm files inherit the mode.
-    closeSync(openSync(path, 'a', 0o600));
-    chmodSync(path, 0o600);
-  }
+  // Created private before SQLite opens it; its -wal and -shm files inherit the mode.
+  privateFile(path, dirname(path));
   const db = new Database(path);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = FULL');

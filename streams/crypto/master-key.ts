@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { fsyncDir } from '../files/private.ts';
 import { dirname, join } from 'node:path';
 import { NovaCronError } from '../errors/index.ts';
 import { KEY_BYTES } from './aead.ts';
@@ -93,11 +94,3 @@ const createKeyFile = (path: string, key: Buffer): void => {
   fsyncDir(dirname(path));
 };
 
-const fsyncDir = (dir: string): void => {
-  const fd = openSync(dir, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-};
