@@ -14,13 +14,13 @@
  * preceded by a one-second warm-up that is not counted.
  * The last line printed is a JSON object of the figures.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { createServers, HELLO_WORLD_LISTENING, HELLO_WORLD_SOURCE } from './servers.ts';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
@@ -28,24 +28,10 @@ const vmCount = Number(process.env.BENCH_VMS ?? 200);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'novacron-bench-api-'));
 const secret = 'bench-api-secret-0123456789abcdef0123456789abcdef';
-const children: ChildProcess[] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(10);
 
-/** Starts a child and resolves with the first http:// URL it prints. */
-function serve(args: string[], env: Record<string, string>, pattern: RegExp): Promise<string> {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const url = pattern.exec(line)?.[1];
-      if (url !== undefined) resolve(url);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before listening: ${stderr}`)));
-  });
-}
+const servers = createServers();
+const serve = servers.serve;
 
 interface Figures {
   reqPerSec: number;
@@ -85,13 +71,9 @@ async function token(args: string[]): Promise<string> {
 
 try {
   // 1. The reference: Fastify hello-world, no logger, in its own process.
-  const helloSource = `
-    const app = require('fastify')({ logger: false });
-    app.get('/', async () => ({ hello: 'world' }));
-    app.listen({ host: '127.0.0.1', port: 0 }).then((url) => console.log('listening ' + url));`;
-  const helloUrl = await serve(['-e', helloSource], {}, /^listening (http:\/\/\S+)/);
+  const helloUrl = await serve(['-e', HELLO_WORLD_SOURCE], {}, HELLO_WORLD_LISTENING);
   const hello = await load('Fastify hello-world (reference)', { url: helloUrl });
-  children.pop()?.kill('SIGTERM');
+  servers.stopLast();
 
   // 2. NovaCron as `novacron start` runs it.
   // Rate limits off: one tenant makes every request here, far past a tenant's default budget.
@@ -148,7 +130,6 @@ try {
   console.log(`GET /v1/vms/{id} at ${((figures.vmGetReqPerSec / figures.helloWorldReqPerSec) * 100).toFixed(0)}% of the hello-world rate`);
   console.log(JSON.stringify(figures));
 } finally {
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+  await servers.stopAll();
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -20,13 +20,13 @@
  * the figures. BENCH_PROFILE_DIR=dir runs the server under `node --cpu-prof` (the profile
  * is written to dir when it stops; open it in Chrome DevTools or speedscope).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { createServers, HELLO_WORLD_LISTENING, HELLO_WORLD_SOURCE } from './servers.ts';
 import { signToken } from '../api/auth/tokens.ts';
 
 const num = (name: string, fallback: number) => {
@@ -43,24 +43,10 @@ const vmCount = num('BENCH_VMS', 10_000);
 const root = fileURLToPath(new URL('..', import.meta.url));
 const dataDir = mkdtempSync(join(tmpdir(), 'novacron-bench-commands-'));
 const secret = 'bench-commands-secret-0123456789abcdef0123456789ab';
-const children: ChildProcess[] = [];
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US').padStart(9);
 
-/** Starts a child and resolves with the first http:// URL it prints. */
-function serve(args: string[], env: Record<string, string>, pattern: RegExp): Promise<string> {
-  const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    const lines = createInterface({ input: child.stdout! });
-    lines.on('line', (line) => {
-      const url = pattern.exec(line)?.[1];
-      if (url !== undefined) resolve(url);
-    });
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code} before listening: ${stderr}`)));
-  });
-}
+const servers = createServers();
+const serve = servers.serve;
 
 /** The last JSON line a child prints. */
 function lastJsonLine(args: string[], env: Record<string, string>): Promise<Record<string, number>> {
@@ -127,13 +113,9 @@ const token = (role: 'operator' | 'tenant-admin', tenantId?: string) =>
 
 try {
   // 1. References: Fastify hello-world, and the store's append ceiling.
-  const helloSource = `
-    const app = require('fastify')({ logger: false });
-    app.get('/', async () => ({ hello: 'world' }));
-    app.listen({ host: '127.0.0.1', port: 0 }).then((url) => console.log('listening ' + url));`;
-  const helloUrl = await serve(['-e', helloSource], {}, /^listening (http:\/\/\S+)/);
+  const helloUrl = await serve(['-e', HELLO_WORLD_SOURCE], {}, HELLO_WORLD_LISTENING);
   const hello = await load('Fastify hello-world (reference)', { url: helloUrl }, { warmUp: true });
-  children.pop()?.kill('SIGTERM');
+  servers.stopLast();
   const append = await lastJsonLine(['--import', 'tsx', 'bench/append.ts'], { BENCH_SECONDS: String(Math.min(seconds, 4)) });
   const storeAppendsPerSec = append['appendsPerSec128'] as number;
   console.log(`${'event store, 128 appenders (bench:append)'.padEnd(46)} ${fmt(storeAppendsPerSec)} appends/s`);
@@ -247,7 +229,6 @@ try {
   );
   console.log(JSON.stringify(figures));
 } finally {
-  for (const child of children) child.kill('SIGTERM');
-  await Promise.all(children.map((child) => (child.exitCode !== null ? undefined : new Promise((resolve) => child.once('exit', resolve)))));
+  await servers.stopAll();
   rmSync(dataDir, { recursive: true, force: true });
 }
