@@ -88,6 +88,34 @@ describe("placement's directory over the inventory", () => {
     expect(directory.region('nowhere')).toBeUndefined();
   });
 
+  it('keeps its node list up to date by reading only the nodes changed since', async () => {
+    const directory = createInventoryDirectory({ host, store, waitMs: 2000 });
+    await append(regionAdded('eu-west'), nodeRegistered('n2', 'eu-west', { vcpus: 8 }), nodeRegistered('n3', 'eu-west', { vcpus: 8 }));
+    await directory.refresh({ full: true });
+    const first = directory.nodes();
+    expect(first.map((n) => n.nodeId)).toEqual(['n2', 'n3']);
+    // Nothing applied since: the same list (not read again).
+    expect(directory.nodes()).toBe(first);
+    const queries = host.queries<import('../../projections/inventory/index.ts').InventoryQueries>('inventory');
+    const changedSince = queries.placementNodesChangedSince.bind(queries);
+    const asked: number[] = [];
+    queries.placementNodesChangedSince = (position) => {
+      asked.push(position);
+      return changedSince(position);
+    };
+    queries.placementNodes = () => {
+      throw new Error('every node read again');
+    };
+    await append(capacityReserved('n3', 'r1', 'v1', { vcpus: 2, memoryMiB: 1024, diskGiB: 10 }), nodeRegistered('n1', 'eu-west', { vcpus: 4 }));
+    await directory.refresh({ full: true });
+    const after = directory.nodes();
+    expect(after.map((n) => n.nodeId).sort()).toEqual(['n1', 'n2', 'n3']);
+    expect(after.find((n) => n.nodeId === 'n3')?.reservations).toEqual({ r1: { vmId: 'v1', resources: { vcpus: 2, memoryMiB: 1024, diskGiB: 10 }, expiresAt: '2030-01-01T00:10:00Z' } });
+    // The untouched node is the very object of the first read.
+    expect(after.find((n) => n.nodeId === 'n2')).toBe(first[0]);
+    expect(asked.length).toBeGreaterThan(0);
+  });
+
   it('ranks like the in-memory directory: cordoned nodes, retired regions and unhealthy clusters are out', async () => {
     const directory = createInventoryDirectory({ host, store, waitMs: 2000 });
     await append(

@@ -7,6 +7,7 @@
 import type { VmSize, VmSpec } from '../../schemas/generated/events.ts';
 import { isNovaCronError, NovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
+import type { CommandOutcome } from '../handling/handle-command.ts';
 import { rankCandidates, type PlacementPolicy } from '../placement/policy.ts';
 import type { FleetDirectory } from '../placement/directory.ts';
 import { invalidState, notFound } from '../shared/errors.ts';
@@ -42,6 +43,9 @@ export interface VmResult {
   position: number;
 }
 
+/** Most times a creation refused while others held what they might give back tries again. */
+const MAX_CONTENDED_ATTEMPTS = 16;
+
 /** Errors that mean "this node can't take it": try the next candidate. */
 const NEXT_CANDIDATE = new Set(['NC_CAPACITY_EXHAUSTED', 'NC_INVALID_STATE', 'NC_NOT_FOUND']);
 
@@ -53,6 +57,9 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
   };
   const expiry = (context: CommandContext) => new Date(context.now.getTime() + reservationTimeoutMs).toISOString();
 
+  // Creations between reserving their quota and capacity and knowing both are kept: a refusal
+  // for want of quota or room waits for these before it is final (see create).
+  const tentative = new Set<Promise<void>>();
   async function compensate(step: string, action: () => Promise<unknown>): Promise<void> {
     try {
       await action();
@@ -200,8 +207,9 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
       const regionIds = input.regionId ? [input.regionId] : tenant.state.allowedRegions;
       const { vcpus, memoryMiB, diskGiB } = input.spec;
       const quotaReservationId = newId();
-      const quotaReserved = await runner.run(aggregates.tenant, tenantStream, {
-        type: 'ReserveQuota',
+      const capacityReservationId = newId();
+      const reserveQuota = {
+        type: 'ReserveQuota' as const,
         data: {
           tenantId: input.tenantId,
           reservationId: quotaReservationId,
@@ -211,25 +219,52 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
           regionId: input.regionId ?? null,
         },
         metadata: meta(context),
-      }, context);
-      // Each later step names the event of the step before it as its causationId.
-      const afterQuota = causedBy(context, quotaReserved);
-      const releaseQuota = () => releaseQuotaReservation(afterQuota, input.tenantId, quotaReservationId);
-
-      const capacityReservationId = newId();
-      let node;
-      try {
-        node = await reserveOnSomeNode(afterQuota, { regionIds, policy: input.placement ?? 'balanced' }, vmId, input.spec, capacityReservationId);
-      } catch (error) {
-        await releaseQuota();
-        throw error;
+      };
+      // Decided first on the state just read, recording nothing: a tenant suspended or out of
+      // quota is refused before any capacity is reserved for it (refused input changes nothing).
+      aggregates.tenant.decider.decide(reserveQuota, tenant.state);
+      // Quota on the tenant and capacity on a node do not depend on each other: both are
+      // reserved at once (two streams, so one group commit for both), and each is undone if
+      // the other fails. Either counts against quota or capacity from the moment it is recorded.
+      let quota: CommandOutcome<unknown>;
+      let placed: NonNullable<Awaited<ReturnType<typeof reserveOnSomeNode>>>;
+      for (let attempt = 0; ; attempt++) {
+        let decided = (): void => undefined;
+        const mine = new Promise<void>((resolve) => (decided = resolve));
+        const others = [...tentative];
+        tentative.add(mine);
+        let refusal: unknown;
+        try {
+          const [q, c] = await Promise.allSettled([
+            runner.run(aggregates.tenant, tenantStream, reserveQuota, context),
+            reserveOnSomeNode(context, { regionIds, policy: input.placement ?? 'balanced' }, vmId, input.spec, capacityReservationId),
+          ]);
+          const node = c.status === 'fulfilled' ? c.value : null;
+          if (q.status === 'fulfilled' && node !== null) {
+            quota = q.value;
+            placed = node;
+            break;
+          }
+          // Undo whichever half was recorded; the refusal of the quota comes first (the tenant's own limit).
+          if (node !== null) await releaseCapacityReservation(causedBy(context, { eventIds: node.reservedBy }), node.nodeId, capacityReservationId);
+          if (q.status === 'fulfilled') await releaseQuotaReservation(causedBy(context, q.value), input.tenantId, quotaReservationId);
+          refusal = q.status === 'rejected' ? q.reason : c.status === 'rejected' ? c.reason : noRoom(regionIds, { vcpus, memoryMiB, diskGiB });
+        } finally {
+          tentative.delete(mine);
+          decided();
+        }
+        // A refusal for want of quota or room while other creations held a half they may give
+        // back (the other half refused): once those are decided, try again, so what they give
+        // back is not refused to this one. Exact counts under contention; see the over-commit tests.
+        const contended = isNovaCronError(refusal) && (refusal.code === 'NC_QUOTA_EXCEEDED' || refusal.code === 'NC_CAPACITY_EXHAUSTED');
+        if (!contended || others.length === 0 || attempt >= MAX_CONTENDED_ATTEMPTS) throw refusal;
+        await Promise.all(others);
       }
-      if (!node) {
-        await releaseQuota();
-        throw noRoom(regionIds, { vcpus, memoryMiB, diskGiB });
-      }
+      const node = placed;
+      const releaseQuota = () => releaseQuotaReservation(causedBy(context, quota), input.tenantId, quotaReservationId);
 
-      const afterCapacity = causedBy(afterQuota, { eventIds: node.reservedBy });
+      // The VM names the capacity reservation (the step that chose its node) as its cause.
+      const afterCapacity = causedBy(context, { eventIds: node.reservedBy });
       let created;
       try {
         created = await runner.run(aggregates.vm, streamOf.vm(vmId), {

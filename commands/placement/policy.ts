@@ -19,15 +19,38 @@ export interface CandidateQuery {
   exclude?: readonly string[];
 }
 
+/**
+ * Scores within this of the best one count as equally good: placement spreads
+ * concurrent creations over them instead of sending all to one node. (The view
+ * placement ranks is a moment stale anyway; one percentage point of utilization
+ * is below what it can tell apart under load.)
+ */
+export const EQUALLY_GOOD = 0.01;
+
+// Nodes are immutable values (a changed node is a new object), so what is derived from one is kept beside it.
+const freeByNode = new WeakMap<PlacementNode, CapacityResources>();
+const limitByNode = new WeakMap<PlacementNode, CapacityResources>();
+
+const limitOf = (node: PlacementNode): CapacityResources => {
+  let limit = limitByNode.get(node);
+  if (limit === undefined) limitByNode.set(node, (limit = allocatable(node.capacity, node.overcommitRatio)));
+  return limit;
+};
+
 /** Free room per dimension after allocations and pending reservations. */
 export function freeRoom(node: PlacementNode): CapacityResources {
-  const limit = allocatable(node.capacity, node.overcommitRatio);
-  const reserved = reservedTotal(CAPACITY_DIMENSIONS, node);
-  return {
-    vcpus: limit.vcpus - node.used.vcpus - reserved.vcpus,
-    memoryMiB: limit.memoryMiB - node.used.memoryMiB - reserved.memoryMiB,
-    diskGiB: limit.diskGiB - node.used.diskGiB - reserved.diskGiB,
-  };
+  let free = freeByNode.get(node);
+  if (free === undefined) {
+    const limit = limitOf(node);
+    const reserved = reservedTotal(CAPACITY_DIMENSIONS, node);
+    free = {
+      vcpus: limit.vcpus - node.used.vcpus - reserved.vcpus,
+      memoryMiB: limit.memoryMiB - node.used.memoryMiB - reserved.memoryMiB,
+      diskGiB: limit.diskGiB - node.used.diskGiB - reserved.diskGiB,
+    };
+    freeByNode.set(node, free);
+  }
+  return free;
 }
 
 const fits = (free: CapacityResources, want: CapacityResources) =>
@@ -35,15 +58,30 @@ const fits = (free: CapacityResources, want: CapacityResources) =>
 
 /** Utilization after placing `want`: the highest fraction across dimensions. */
 function utilizationAfter(node: PlacementNode, want: CapacityResources): number {
-  const limit = allocatable(node.capacity, node.overcommitRatio);
+  const limit = limitOf(node);
   const free = freeRoom(node);
-  return Math.max(
-    ...CAPACITY_DIMENSIONS.map((d) => (limit[d] === 0 ? 1 : (limit[d] - free[d] + want[d]) / limit[d])),
-  );
+  let highest = 0;
+  for (const d of CAPACITY_DIMENSIONS) highest = Math.max(highest, limit[d] === 0 ? 1 : (limit[d] - free[d] + want[d]) / limit[d]);
+  return highest;
 }
 
-/** Nodes that can take the VM, best first for the policy. Pure over the directory's snapshot. */
-export function rankCandidates(directory: FleetDirectory, query: CandidateQuery): PlacementNode[] {
+interface Scored {
+  node: PlacementNode;
+  /** The policy's first key, lower is better. */
+  key: number;
+  /** The second key (performance only), lower is better. */
+  then: number;
+}
+
+/**
+ * Nodes that can take the VM, best first for the policy. Pure over the
+ * directory's snapshot, but for the order among the best: the nodes whose
+ * score is within EQUALLY_GOOD of the best (and, for performance, of the same
+ * overcommit ratio) come first in a random order (`random`, default
+ * Math.random), so N concurrent creations spread over them instead of all
+ * queueing on one node's stream; the rest follow in the policy's order.
+ */
+export function rankCandidates(directory: FleetDirectory, query: CandidateQuery, random: () => number = Math.random): PlacementNode[] {
   const regions = new Set(query.regionIds);
   const excluded = new Set(query.exclude ?? []);
   // Asked once per region and cluster, not once per node: a directory over a projection answers
@@ -60,21 +98,46 @@ export function rankCandidates(directory: FleetDirectory, query: CandidateQuery)
     if (answer === undefined) unhealthy.set(clusterId, (answer = directory.cluster(clusterId)?.healthy === false));
     return answer;
   };
-  const eligible = directory.nodes().filter((node) => {
-    if (node.status !== 'active' || excluded.has(node.nodeId) || !regions.has(node.regionId)) return false;
-    if (isRetired(node.regionId)) return false;
-    if (node.clusterId !== null && isUnhealthy(node.clusterId)) return false;
-    return fits(freeRoom(node), query.resources);
-  });
-  const score = new Map(eligible.map((n) => [n.nodeId, utilizationAfter(n, query.resources)]));
+  const scored: Scored[] = [];
+  for (const node of directory.nodes()) {
+    if (node.status !== 'active' || excluded.has(node.nodeId) || !regions.has(node.regionId)) continue;
+    if (isRetired(node.regionId)) continue;
+    if (node.clusterId !== null && isUnhealthy(node.clusterId)) continue;
+    if (!fits(freeRoom(node), query.resources)) continue;
+    scored.push(score(node, query));
+  }
+  if (scored.length === 0) return [];
   const byId = (a: PlacementNode, b: PlacementNode) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0);
+  const order = (a: Scored, b: Scored) => a.key - b.key || a.then - b.then || byId(a.node, b.node);
+  let best = scored[0] as Scored;
+  for (const s of scored) if (order(s, best) < 0) best = s;
+  const tolerance = query.policy === 'performance' ? 0 : EQUALLY_GOOD;
+  const tie = query.policy === 'performance' ? Math.abs(best.then) * EQUALLY_GOOD : 0;
+  const equallyGood = (s: Scored) => s.key - best.key <= tolerance && s.then - best.then <= tie;
+  const first: PlacementNode[] = [];
+  const rest: Scored[] = [];
+  for (const s of scored) {
+    if (equallyGood(s)) first.push(s.node);
+    else rest.push(s);
+  }
+  // Fisher-Yates over the equally good.
+  for (let i = first.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [first[i], first[j]] = [first[j] as PlacementNode, first[i] as PlacementNode];
+  }
+  rest.sort(order);
+  for (const s of rest) first.push(s.node);
+  return first;
+}
+
+function score(node: PlacementNode, query: CandidateQuery): Scored {
   switch (query.policy) {
     case 'balanced':
-      return eligible.sort((a, b) => (score.get(a.nodeId) ?? 0) - (score.get(b.nodeId) ?? 0) || byId(a, b));
+      return { node, key: utilizationAfter(node, query.resources), then: 0 };
     case 'consolidated':
-      return eligible.sort((a, b) => (score.get(b.nodeId) ?? 0) - (score.get(a.nodeId) ?? 0) || byId(a, b));
+      return { node, key: -utilizationAfter(node, query.resources), then: 0 };
     case 'performance':
-      return eligible.sort((a, b) => a.overcommitRatio - b.overcommitRatio || freeRoom(b).vcpus - freeRoom(a).vcpus || byId(a, b));
+      return { node, key: node.overcommitRatio, then: -freeRoom(node).vcpus };
     default: {
       const never: never = query.policy;
       throw new Error(`unknown placement policy ${String(never)}`);

@@ -94,6 +94,7 @@ export function createInventoryQueries(db: Database.Database) {
   const tenant = db.prepare<[string], TenantRow>('SELECT * FROM inv_tenants WHERE tenant_id = ?');
   const node = db.prepare<[string], NodeRow>('SELECT * FROM inv_nodes WHERE node_id = ?');
   const allNodes = db.prepare<[], NodeRow>('SELECT * FROM inv_nodes ORDER BY node_id');
+  const nodesChangedSince = db.prepare<[number], NodeRow>('SELECT * FROM inv_nodes WHERE position > ? ORDER BY node_id');
   const vmsOnNode = db.prepare<[string], { vm_id: string }>('SELECT vm_id FROM inv_ledger_held WHERE owner = ? ORDER BY vm_id');
   const nodePending = db.prepare<[], { owner: string; reservation_id: string; vm_id: string; vcpus: number; memory_mib: number; disk_gib: number; expires_at: string }>(
     "SELECT owner, reservation_id, vm_id, vcpus, memory_mib, disk_gib, expires_at FROM inv_ledger_pending WHERE owner >= 'node:' AND owner < 'node;' ORDER BY owner, reservation_id",
@@ -174,6 +175,23 @@ export function createInventoryQueries(db: Database.Database) {
       return allNodes.all().map((row) => {
         const record = nodeFromRow(row);
         return { ...record, pending: pending.get(record.nodeId) ?? [] };
+      });
+    },
+    /**
+     * The nodes an event after `position` changed (registered, capacity, status, a reservation
+     * made, committed or released), with their pending reservations: what placement reads to
+     * bring its node list up to date without reading every node again.
+     */
+    placementNodesChangedSince(position: number): PlacementNodeRecord[] {
+      return nodesChangedSince.all(position).map((row) => {
+        const record = nodeFromRow(row);
+        const pending = pendingOf.all(`node:${record.nodeId}`).map((r) => ({
+          reservationId: r.reservation_id,
+          vmId: r.vm_id,
+          resources: { vcpus: r.vcpus, memoryMiB: r.memory_mib, diskGiB: r.disk_gib },
+          expiresAt: r.expires_at,
+        }));
+        return { ...record, pending };
       });
     },
     getRegion(regionId: string): RegionRecord | null {

@@ -93,6 +93,7 @@ ${CREATED_AND_CHANGED}
     ) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS inv_nodes_by_region ON inv_nodes (region_id, node_id);
     CREATE INDEX IF NOT EXISTS inv_nodes_by_status ON inv_nodes (status, node_id);
+    CREATE INDEX IF NOT EXISTS inv_nodes_by_position ON inv_nodes (position);
 
     CREATE TABLE IF NOT EXISTS inv_ledger_pending (
       owner TEXT NOT NULL,
