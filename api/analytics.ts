@@ -25,13 +25,13 @@ export interface AnalyticsWiring {
 
 /** The analytics host of the settings (NC_CONFIG_INVALID naming NOVACRON_CLICKHOUSE_URL when it is unset). */
 export function openAnalyticsHost(config: Config, { store, catalog, run = true, onCommit, onError }: AnalyticsWiring): ProjectionHost {
-  const { url, database } = config.clickhouse;
+  const { url, database, caPath } = config.clickhouse;
   if (url === undefined) {
     throw new NovaCronError('NC_CONFIG_INVALID', 'the analytics projection writes to ClickHouse: set NOVACRON_CLICKHOUSE_URL (eval "$(infra/local/up)" starts one on this machine)', {
       details: { variable: 'NOVACRON_CLICKHOUSE_URL' },
     });
   }
-  return createAnalyticsHost({ source: store, clickhouse: openClickHouse({ url }), database, catalog, run, ...(onCommit ? { onCommit } : {}), ...(onError ? { onError } : {}) });
+  return createAnalyticsHost({ source: store, clickhouse: openClickHouse({ url, caPath }), database, catalog, run, ...(onCommit ? { onCommit } : {}), ...(onError ? { onError } : {}) });
 }
 
 /** `host`, plus the analytics projection (run here, or with `run: false` only read) when NOVACRON_CLICKHOUSE_URL is set. */

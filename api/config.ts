@@ -114,6 +114,8 @@ export interface RedisSettings {
   timeoutMs: number;
   /** NOVACRON_CACHE_L2_TTL_SECONDS: how long an L2 entry lives when no invalidation evicts it. */
   cacheTtlSeconds: number;
+  /** NOVACRON_REDIS_CA: a PEM CA file to verify a rediss:// server with (unset: the system CAs). */
+  caPath: string | undefined;
 }
 
 export interface ClickHouseSettings {
@@ -121,6 +123,8 @@ export interface ClickHouseSettings {
   url: string | undefined;
   /** NOVACRON_CLICKHOUSE_DATABASE: the database of the analytics tables (created when missing). */
   database: string;
+  /** NOVACRON_CLICKHOUSE_CA: a PEM CA file to verify an https:// server with (unset: the system CAs). */
+  caPath: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -178,8 +182,14 @@ export function loadConfig(env: Env = process.env): Config {
 function redisSettings(env: Env): RedisSettings {
   const prefix = optional(env, 'NOVACRON_REDIS_PREFIX') ?? DEFAULT_REDIS_PREFIX;
   if (!REDIS_PREFIX_PATTERN.test(prefix)) throw invalid('NOVACRON_REDIS_PREFIX', `must be 1 to 100 of the characters A-Za-z0-9._:-; got ${JSON.stringify(prefix)}`);
+  const url = redisUrl(env, 'NOVACRON_REDIS_URL');
+  const caPath = optionalPath(env, 'NOVACRON_REDIS_CA');
+  if (caPath !== undefined && !url?.toLowerCase().startsWith('rediss://')) {
+    throw invalid('NOVACRON_REDIS_CA', 'is set, but NOVACRON_REDIS_URL is not a rediss:// URL: a CA is only used over TLS');
+  }
   return {
-    url: redisUrl(env, 'NOVACRON_REDIS_URL'),
+    url,
+    caPath,
     prefix,
     timeoutMs: integer(env, 'NOVACRON_REDIS_TIMEOUT_MS', { min: 10, max: 60_000 }, 250),
     cacheTtlSeconds: integer(env, 'NOVACRON_CACHE_L2_TTL_SECONDS', { min: 1, max: 604_800 }, 300),
@@ -214,7 +224,12 @@ function clickhouseSettings(env: Env): ClickHouseSettings {
   if (!IDENTIFIER_PATTERN.test(database)) {
     throw invalid('NOVACRON_CLICKHOUSE_DATABASE', `must be 1 to 64 letters, digits and _, not starting with a digit; got ${JSON.stringify(database)}`);
   }
-  return { url: clickhouseUrl(env, 'NOVACRON_CLICKHOUSE_URL'), database };
+  const url = clickhouseUrl(env, 'NOVACRON_CLICKHOUSE_URL');
+  const caPath = optionalPath(env, 'NOVACRON_CLICKHOUSE_CA');
+  if (caPath !== undefined && !url?.toLowerCase().startsWith('https://')) {
+    throw invalid('NOVACRON_CLICKHOUSE_CA', 'is set, but NOVACRON_CLICKHOUSE_URL is not an https:// URL: a CA is only used over TLS');
+  }
+  return { url, database, caPath };
 }
 
 /** `http(s)://[user:password@]host:port`: no path (the database is NOVACRON_CLICKHOUSE_DATABASE), no query. */

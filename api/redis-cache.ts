@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { createRedisClient, createRedisInvalidationBus, type RedisInvalidationBus } from '../projections/cache-invalidation/index.ts';
+import { createRedisClient, createRedisInvalidationBus, redisTlsOptions, type RedisInvalidationBus } from '../projections/cache-invalidation/index.ts';
 import { silentLog, type Log } from '../streams/kafka/index.ts';
 import type { RedisSettings } from './config.ts';
 
@@ -20,7 +20,7 @@ export interface RedisCache {
  * unreachable, and the caches fall back to the projections.
  */
 export function openRedisCache(settings: RedisSettings, role: 'api' | 'processor', { name = `novacron:${role}` }: { name?: string } = {}): RedisCache {
-  const { url, prefix, timeoutMs, cacheTtlSeconds } = settings;
+  const { url, prefix, timeoutMs, cacheTtlSeconds, caPath } = settings;
   if (url === undefined) throw new TypeError('openRedisCache: NOVACRON_REDIS_URL is not set');
   let target: Log = silentLog;
   const log: Log = {
@@ -29,7 +29,8 @@ export function openRedisCache(settings: RedisSettings, role: 'api' | 'processor
     error: (fields, message) => target.error({ component: 'redis-cache', ...fields }, message),
   };
   // Connection names (CLIENT LIST): `<name>` and `<name>:invalidations` (the subscriber).
-  const client = createRedisClient(url, { timeoutMs, connectionName: name, log });
+  const tls = redisTlsOptions({ url, caPath });
+  const client = createRedisClient(url, { timeoutMs, connectionName: name, log, ...(tls === undefined ? {} : { tls }) });
   const bus = createRedisInvalidationBus({ client, prefix, log, subscriberName: `${name}:invalidations`, connectWaitMs: Math.min(1000, 10 * timeoutMs) });
   let closed: Promise<void> | undefined;
   return {

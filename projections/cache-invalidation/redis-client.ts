@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'ioredis';
 import type { Log } from '../../streams/kafka/index.ts';
 import { silentLog } from '../../streams/kafka/index.ts';
@@ -7,7 +9,16 @@ export interface RedisClientOptions {
   timeoutMs?: number;
   /** CLIENT SETNAME of the connection (seen in CLIENT LIST). */
   connectionName?: string;
+  /** TLS options (a `rediss://` URL alone turns TLS on with the system CAs); see redisTlsOptions. */
+  tls?: ConnectionOptions;
   log?: Log;
+}
+
+/** ioredis' `tls` for NOVACRON_REDIS_URL / NOVACRON_REDIS_CA: the CA file (read here) for a `rediss://` URL, nothing otherwise (rediss:// alone verifies against the system CAs). */
+export function redisTlsOptions({ url, caPath }: { url: string; caPath: string | undefined }): ConnectionOptions | undefined {
+  if (caPath === undefined) return undefined;
+  if (!/^rediss:\/\//i.test(url)) throw new TypeError('redisTlsOptions: a CA is only used over TLS (a rediss:// URL)');
+  return { ca: [readFileSync(caPath, 'utf8')] };
 }
 
 /**
@@ -17,7 +28,7 @@ export interface RedisClientOptions {
  * background (100 ms, 200 ms, … up to 2 s apart). Connection errors are
  * logged once per outage, not once per attempt.
  */
-export function createRedisClient(url: string, { timeoutMs = 250, connectionName, log = silentLog }: RedisClientOptions = {}): Redis {
+export function createRedisClient(url: string, { timeoutMs = 250, connectionName, tls, log = silentLog }: RedisClientOptions = {}): Redis {
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new TypeError('createRedisClient: timeoutMs must be a positive integer');
   const client = new Redis(url, {
     enableOfflineQueue: false,
@@ -26,6 +37,7 @@ export function createRedisClient(url: string, { timeoutMs = 250, connectionName
     connectTimeout: Math.max(1000, timeoutMs),
     retryStrategy: (attempt) => Math.min(attempt * 100, 2000),
     ...(connectionName === undefined ? {} : { connectionName }),
+    ...(tls === undefined ? {} : { tls }),
   });
   watchConnection(client, log, connectionName ?? 'redis');
   return client;

@@ -20,6 +20,7 @@
  * and retriable: a processor writing to ClickHouse retries (and shows the
  * error in its status) rather than park an event because of the store.
  */
+import { readFileSync } from 'node:fs';
 import { createClient, ClickHouseLogLevel, type ClickHouseClient } from '@clickhouse/client';
 import { NovaCronError } from '../errors/index.ts';
 import { sqlIdentifier, toClickHouseString } from './escape.ts';
@@ -29,6 +30,15 @@ export interface ClickHouseOptions {
   url: string;
   /** Longest a request may take (default 30 s). */
   requestTimeoutMs?: number;
+  /** A PEM CA file to verify an https:// server with (NOVACRON_CLICKHOUSE_CA); unset: the system CAs. */
+  caPath?: string | undefined;
+}
+
+/** `@clickhouse/client`'s `tls` for NOVACRON_CLICKHOUSE_URL / NOVACRON_CLICKHOUSE_CA: the CA file (read here) for an https:// URL. */
+export function clickhouseTlsOptions({ url, caPath }: { url: string; caPath?: string | undefined }): { tls?: { ca_cert: Buffer } } {
+  if (caPath === undefined) return {};
+  if (!/^https:\/\//i.test(url)) throw new TypeError('clickhouseTlsOptions: a CA is only used over TLS (an https:// URL)');
+  return { tls: { ca_cert: readFileSync(caPath) } };
 }
 
 /** A row to insert: its own enumerable properties are the columns. */
@@ -82,7 +92,7 @@ function storable(row: ClickHouseRow): ClickHouseRow {
   return copy ?? row;
 }
 
-export function openClickHouse({ url, requestTimeoutMs = 30_000 }: ClickHouseOptions): ClickHouse {
+export function openClickHouse({ url, requestTimeoutMs = 30_000, caPath }: ClickHouseOptions): ClickHouse {
   if (typeof url !== 'string' || !/^https?:\/\//i.test(url)) throw new TypeError('openClickHouse: url must be an http(s) URL');
   if (!Number.isInteger(requestTimeoutMs) || requestTimeoutMs < 1) throw new TypeError('openClickHouse: requestTimeoutMs must be a positive integer');
   const endpoint = endpointOf(url);
@@ -92,6 +102,7 @@ export function openClickHouse({ url, requestTimeoutMs = 30_000 }: ClickHouseOpt
     application: 'novacron',
     compression: { request: false, response: false },
     log: { level: ClickHouseLogLevel.OFF },
+    ...clickhouseTlsOptions({ url, caPath }),
   });
   const guarded = async <T>(doing: string, work: () => Promise<T>): Promise<T> => {
     try {
