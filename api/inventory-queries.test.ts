@@ -124,8 +124,13 @@ describe('GET /v1/tenants, /v1/nodes, /v1/regions', () => {
     expect(ids((await get(`/v1/nodes?limit=2&cursor=${page.nextCursor}`, f.operator)).json())).toEqual(['euw-n2', 'use-n0']);
   });
 
-  it('regions: anyone, with totals', async () => {
-    const page = (await get('/v1/regions', f.tenant('globex', 'tenant-user'))).json();
+  it('regions: anyone; their fleet-wide totals for operators only', async () => {
+    for (const role of ['tenant-user', 'tenant-admin'] as const) {
+      const seen = (await get('/v1/regions', f.tenant('globex', role))).json();
+      expect(ids(seen)).toEqual(['eu-west', 'us-east']);
+      for (const item of seen.items) expect(item).not.toHaveProperty('totals');
+    }
+    const page = (await get('/v1/regions', f.operator)).json();
     expect(ids(page)).toEqual(['eu-west', 'us-east']);
     expect(page.items[0]).toMatchObject({
       id: 'eu-west',

@@ -176,7 +176,7 @@ export const inventoryQueries =
       onRequest: anyone,
       schema: {
         tags: ['regions'],
-        summary: 'Regions with their totals (nodes, VMs, vCPUs and memory), by id',
+        summary: 'Regions by id; for operators with their totals (nodes, VMs, vCPUs and memory), which tenants do not see',
         headers: AfterHeader,
         querystring: Type.Object({ status: literals(REGION_STATUSES, 'Only regions in this status.'), ...Paging, consistency: ListConsistency }, { additionalProperties: false }),
         response: { 200: pageOf(RegionItem), ...errorResponses(400, 401, 503) },
@@ -185,7 +185,9 @@ export const inventoryQueries =
       const { consistency, ...filter } = request.query;
       const { read } = await settle(request, consistency);
       const page = await reads.regions(filter, read);
-      return { items: page.items.map((r) => ({ ...regionRecordView(r), totals: r.totals, revision: r.revision })), nextCursor: page.nextCursor };
+      // Fleet-wide totals are the operators' (a tenant learns nothing of others' VMs or the fleet's size from them).
+      const operator = principalOf(request).role === 'operator';
+      return { items: page.items.map((r) => ({ ...regionRecordView(r), ...(operator ? { totals: r.totals } : {}), revision: r.revision })), nextCursor: page.nextCursor };
     });
 
     // ── single resources ────────────────────────────────────────────────────

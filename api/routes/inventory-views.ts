@@ -61,7 +61,8 @@ const Revision = Type.Integer({ description: "Revision of the entity's stream th
 export const VmItem = Type.Object({ ...VmView.properties, revision: Revision });
 export const TenantItem = Type.Object({ ...TenantView.properties, revision: Revision });
 export const NodeItem = Type.Object({ ...NodeView.properties, revision: Revision });
-export const RegionItem = Type.Object({ ...RegionView.properties, totals: RegionTotalsView, revision: Revision });
+/** `totals` (fleet-wide counts of the region's nodes, VMs and capacity) only for operators: tenants see no fleet-wide figures. */
+export const RegionItem = Type.Object({ ...RegionView.properties, totals: Type.Optional(RegionTotalsView), revision: Revision });
 
 export const pageOf = <T extends Parameters<typeof Type.Array>[0]>(item: T) =>
   Type.Object({
