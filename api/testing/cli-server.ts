@@ -24,7 +24,8 @@ export interface CliServer {
 export async function startCliServer(env: Record<string, string>, { via = 'node' }: { via?: 'node' | 'npm' } = {}): Promise<CliServer> {
   const child =
     via === 'npm'
-      ? spawn('npm', ['start', '--silent'], { cwd: root, env: embeddedChildEnv(env) })
+      ? // Its own process group, killed whole: SIGKILL to npm alone would leave the server it started running.
+        spawn('npm', ['start', '--silent'], { cwd: root, env: embeddedChildEnv(env), detached: true })
       : spawn(process.execPath, [join(root, 'bin', 'novacron.mjs'), 'start'], { cwd: root, env: embeddedChildEnv(env) });
   const lines: string[] = [];
   const waiters: Array<{ pattern: RegExp; resolve: (line: string) => void }> = [];
@@ -62,7 +63,8 @@ export async function startCliServer(env: Record<string, string>, { via = 'node'
     exited,
     async kill() {
       if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
+        if (via === 'npm' && child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        else child.kill('SIGKILL');
         await exited;
       }
     },
