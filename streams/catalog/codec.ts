@@ -55,5 +55,14 @@ export function createEventCodec({ catalog = defaultCatalog(), cipher }: EventCo
         value === '' || cipher.isEncrypted(value) ? value : cipher.decrypt(tenantId, value),
       );
     },
+
+    seal(type, data, schemaVersion, tenantId) {
+      if (tenantId === null || tenantId === '' || !catalog.has(type)) return data;
+      // The fields personal in the stored version and in the current one (same names in
+      // both shapes): a field an older version did not mark is sealed too.
+      const stored = catalog.versions(type).includes(schemaVersion) ? catalog.personalFields(type, schemaVersion) : [];
+      const paths = [...new Set([...stored, ...catalog.personalFields(type)])];
+      return mapPersonal(data, paths, (value) => (value === '' || cipher.isEncrypted(value) ? value : cipher.encrypt(tenantId, value)));
+    },
   };
 }

@@ -175,4 +175,12 @@ export interface EventCodec {
   encode(type: string, data: unknown, tenantId: string | null): { data: Record<string, unknown>; schemaVersion: number };
   /** Turns stored data back into the current shape: decrypts (or redacts) personal fields, upcasts old versions. */
   decode(type: string, data: Record<string, unknown>, schemaVersion: number, tenantId: string | null): Record<string, unknown>;
+  /**
+   * Stored data for a raw read (`raw: true`, what connectors forward): the shape of
+   * `schemaVersion`, personal fields encrypted. A personal field stored in plaintext
+   * (written before encryption, or by a version that did not mark it personal) is
+   * encrypted now, or REDACTED once the tenant's key is destroyed: no raw reader
+   * (the Kafka relay, the analytics sink) ever carries plaintext personal data.
+   */
+  seal(type: string, data: Record<string, unknown>, schemaVersion: number, tenantId: string | null): Record<string, unknown>;
 }

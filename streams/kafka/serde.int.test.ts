@@ -78,7 +78,7 @@ describe.runIf(infra.run)('Kafka serde (schema registry)', () => {
   it('encodes an event written with an old schema version with that version, and decodes it into the current one', async () => {
     const prefix = uniquePrefix('serde-v1');
     // An event recorded before VmResized v2 existed.
-    const { store, keys } = openStore((real) => ({ encode: (type, data, tenantId) => (type === 'VmResized' ? { data: data as Record<string, unknown>, schemaVersion: 1 } : real.encode(type, data, tenantId)), decode: real.decode }));
+    const { store, keys } = openStore((real) => ({ encode: (type, data, tenantId) => (type === 'VmResized' ? { data: data as Record<string, unknown>, schemaVersion: 1 } : real.encode(type, data, tenantId)), decode: real.decode, seal: real.seal }));
     const v1 = { vmId: 'vm1', from: { vcpus: 2, memoryMiB: 4096, diskGiB: 40 }, to: { vcpus: 4, memoryMiB: 8192, diskGiB: 40 } };
     await store.append('vm-vm1', [{ type: 'VmResized', data: v1 }]);
     const [event] = await store.readAll({ raw: true });

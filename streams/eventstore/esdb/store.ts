@@ -183,7 +183,10 @@ export function createEsdbEventStore({
     } as RecordedEvent;
     Object.defineProperty(recorded, 'data', {
       enumerable: true,
-      get: () => (data ??= raw ? stored : codec.decode(event.type, stored, metadata.schemaVersion, metadata.tenantId)),
+      get: () =>
+        (data ??= raw
+          ? codec.seal(event.type, stored, metadata.schemaVersion, metadata.tenantId)
+          : codec.decode(event.type, stored, metadata.schemaVersion, metadata.tenantId)),
       set: (value: Record<string, unknown>) => {
         data = value;
       },

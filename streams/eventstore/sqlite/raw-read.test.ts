@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEventCodec, defaultCatalog } from '../../catalog/index.ts';
 import { createKeyStore, createPersonalDataCipher, REDACTED } from '../../crypto/index.ts';
@@ -18,10 +19,14 @@ function open(name: string) {
   const keys = createKeyStore({ path: ':memory:', masterKey: randomBytes(32) });
   const real = createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(keys) });
   // Writes VmResized as its v1 (an event recorded before v2 existed); everything else as usual.
+  // and tenant `legacy`'s TenantCreated in plaintext (recorded before encryption existed).
   const codec: EventCodec = {
     encode: (type, data, tenantId) =>
-      type === 'VmResized' ? { data: data as Record<string, unknown>, schemaVersion: 1 } : real.encode(type, data, tenantId),
+      type === 'VmResized' || tenantId === 'legacy'
+        ? { data: type === 'VmResized' ? (data as Record<string, unknown>) : defaultCatalog().normalize(type, data), schemaVersion: type === 'VmResized' ? 1 : defaultCatalog().version(type) }
+        : real.encode(type, data, tenantId),
     decode: real.decode,
+    seal: real.seal,
   };
   const store = createSqliteEventStore({ path: join(dir, `${name}.db`), codec, pollIntervalMs: 20 });
   return { store, keys };
@@ -52,6 +57,35 @@ describe('SQLite event store: raw reads', () => {
     const [shredded] = await store.readAll({ raw: true, maxCount: 1 });
     expect(shredded?.data['contactEmail']).toBe(created?.data['contactEmail']);
     expect((await store.readAll({ maxCount: 1 }))[0]?.data['contactEmail']).toBe(REDACTED);
+    await store.close();
+    keys.close();
+  });
+
+  it('raw reads never carry a personal field stored in plaintext: encrypted while the tenant lives, REDACTED once its key is destroyed', async () => {
+    const { store, keys } = open('legacy-plaintext');
+    const email = 'legacy-owner@legacy.example';
+    await store.append('tenant-legacy', [tenantCreated('legacy', email)]);
+    const db = new Database(join(dir, 'legacy-plaintext.db'), { readonly: true });
+    expect(JSON.stringify(db.prepare('SELECT data FROM events').all())).toContain(email); // as an old release stored it
+    db.close();
+
+    const [live] = await store.readAll({ raw: true });
+    expect(live?.data['contactEmail']).toMatch(/^ncpii:/);
+    expect(JSON.stringify(live)).not.toContain(email);
+    expect((await store.readAll())[0]?.data['contactEmail']).toBe(email); // decoded reads still show it while the tenant lives
+
+    keys.destroyDataKey('legacy');
+    const fromSubscription: RecordedEvent[] = [];
+    const subscription = store.subscribeToAll({ raw: true });
+    for await (const event of subscription) {
+      fromSubscription.push(event);
+      break;
+    }
+    await subscription.stop();
+    const [shredded] = await store.readAll({ raw: true });
+    expect(shredded?.data['contactEmail']).toBe(REDACTED);
+    expect(fromSubscription[0]?.data['contactEmail']).toBe(REDACTED);
+    expect(JSON.stringify([shredded, fromSubscription])).not.toContain(email);
     await store.close();
     keys.close();
   });

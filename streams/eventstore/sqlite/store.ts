@@ -369,7 +369,7 @@ export function createSqliteEventStore({
     return new StoredEvent(row, raw ? undecoded : decoded);
   }
   const decoded: DecodeData = (type, data, metadata) => codec.decode(type, JSON.parse(data), metadata.schemaVersion, metadata.tenantId);
-  const undecoded: DecodeData = (_, data) => JSON.parse(data) as Record<string, unknown>;
+  const undecoded: DecodeData = (type, data, metadata) => codec.seal(type, JSON.parse(data) as Record<string, unknown>, metadata.schemaVersion, metadata.tenantId);
 
   function readAllSync({ direction = 'forwards', fromPosition, maxCount = 4096, filter, raw = false }: ReadAllOptions = {}): RecordedEvent[] {
     const categories = filter?.categories ?? [];
