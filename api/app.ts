@@ -21,7 +21,22 @@ import { auth } from './auth/plugin.ts';
 import { createTokenVerifier } from './auth/token-verifier.ts';
 import { createTokenBuckets } from './rate-limit-bucket.ts';
 import { rateLimit } from './rate-limit.ts';
-import type { Config, TlsSettings } from './config.ts';
+import type { Config, HttpTimeouts, TlsSettings } from './config.ts';
+
+/**
+ * Node's own limits on slow clients, given when the server is created: a client that
+ * stops in its headers or body is answered 408 (clientErrorHandler) and cut, so it
+ * holds neither the server nor a graceful shutdown. Expiry is checked every
+ * quarter of the shorter limit (Node's default is every 30 s, far too coarse).
+ */
+function nodeServerTimeouts(timeouts: HttpTimeouts): Record<string, number> {
+  return {
+    headersTimeout: timeouts.headersMs,
+    requestTimeout: timeouts.requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs,
+    connectionsCheckingInterval: Math.max(25, Math.floor(Math.min(timeouts.headersMs, timeouts.requestMs) / 4)),
+  };
+}
 import { securityHeaders } from './http/security-headers.ts';
 import { CORRELATION_HEADER, correlationId } from './http/correlation.ts';
 import { clientErrorHandler, errorHandling, frameworkErrors } from './http/error-handling.ts';
@@ -40,8 +55,8 @@ import type { Platform } from './platform.ts';
  * NOVACRON_TLS_CLIENT_CERTS is optional or required, and only `required`
  * refuses a connection without a valid one.
  */
-function serverTls(tls: TlsSettings | null): Record<string, unknown> {
-  if (tls === null) return {};
+function serverTls(tls: TlsSettings | null, timeouts: HttpTimeouts): Record<string, unknown> {
+  if (tls === null) return { http: nodeServerTimeouts(timeouts) };
   const read = (path: string, variable: string): Buffer => {
     try {
       return readFileSync(path);
@@ -56,6 +71,7 @@ function serverTls(tls: TlsSettings | null): Record<string, unknown> {
     requestCert: tls.clientCerts !== 'none',
     rejectUnauthorized: tls.clientCerts === 'required',
     minVersion: 'TLSv1.2' as const,
+    ...(tls.http2 ? {} : nodeServerTimeouts(timeouts)),
     ...(tls.http2 ? { allowHTTP1: true } : {}),
   };
   return tls.http2 ? { https, http2: true } : { https };
@@ -134,7 +150,10 @@ function withRedaction(logger: FastifyServerOptions['logger']): FastifyServerOpt
 export function buildApp({ platform, config, tenantExists, logger, extraPlugins = [], now = Date.now }: AppOptions): App {
   const app = Fastify({
     // The TLS settings: HTTPS, HTTP/2 with HTTP/1.1 beside it (the TypeScript types follow the default HTTP/1 server, whose API Fastify gives either way).
-    ...serverTls(config.tls),
+    ...serverTls(config.tls, config.httpTimeouts),
+    // Fastify sets these on the server after creating it (its defaults: no request timeout, 72 s keep-alive).
+    requestTimeout: config.httpTimeouts.requestMs,
+    keepAliveTimeout: config.httpTimeouts.keepAliveMs,
     logger: withRedaction(logger ?? { level: config.logLevel }),
     bodyLimit: BODY_LIMIT_BYTES,
     genReqId: correlationId,

@@ -15,6 +15,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       idempotencyTtlHours: 24,
       shutdownGraceMs: 10_000,
+      httpTimeouts: { headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 },
       reservationTimeoutMs: 30_000,
       sweepIntervalMs: 5_000,
       sessionWaitMs: 2_000,
@@ -45,6 +46,17 @@ describe('loadConfig', () => {
     });
     expect(() => loadConfig({ NOVACRON_RESERVATION_TIMEOUT_MS: '5' })).toThrow(/NOVACRON_RESERVATION_TIMEOUT_MS/);
     expect(() => loadConfig({ NOVACRON_SESSION_WAIT_MS: 'soon' })).toThrow(/NOVACRON_SESSION_WAIT_MS/);
+  });
+
+  it('reads the HTTP timeouts for slow clients, with bounded defaults, headers within the request', () => {
+    expect(loadConfig({}).httpTimeouts).toEqual({ headersMs: 10_000, requestMs: 30_000, keepAliveMs: 5_000 });
+    expect(
+      loadConfig({ NOVACRON_HTTP_HEADERS_TIMEOUT_MS: '2000', NOVACRON_HTTP_REQUEST_TIMEOUT_MS: '2000', NOVACRON_HTTP_KEEP_ALIVE_TIMEOUT_MS: '1000' }).httpTimeouts,
+    ).toEqual({ headersMs: 2000, requestMs: 2000, keepAliveMs: 1000 });
+    expect(() => loadConfig({ NOVACRON_HTTP_HEADERS_TIMEOUT_MS: '0' })).toThrow(/NOVACRON_HTTP_HEADERS_TIMEOUT_MS/);
+    expect(() => loadConfig({ NOVACRON_HTTP_REQUEST_TIMEOUT_MS: 'never' })).toThrow(/NOVACRON_HTTP_REQUEST_TIMEOUT_MS/);
+    expect(() => loadConfig({ NOVACRON_HTTP_KEEP_ALIVE_TIMEOUT_MS: '999999999' })).toThrow(/NOVACRON_HTTP_KEEP_ALIVE_TIMEOUT_MS/);
+    expect(() => loadConfig({ NOVACRON_HTTP_HEADERS_TIMEOUT_MS: '40000' })).toThrow(/NOVACRON_HTTP_HEADERS_TIMEOUT_MS .*must not exceed NOVACRON_HTTP_REQUEST_TIMEOUT_MS/);
   });
 
   it('reads each NOVACRON_* variable', () => {

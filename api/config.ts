@@ -43,6 +43,8 @@ export interface Config {
   idempotencyTtlHours: number;
   /** NOVACRON_SHUTDOWN_GRACE_MS: how long a graceful shutdown waits for open requests before it cuts their connections. */
   shutdownGraceMs: number;
+  /** NOVACRON_HTTP_HEADERS_TIMEOUT_MS, NOVACRON_HTTP_REQUEST_TIMEOUT_MS, NOVACRON_HTTP_KEEP_ALIVE_TIMEOUT_MS: how long a client may take to send its request. */
+  httpTimeouts: HttpTimeouts;
   /** NOVACRON_RESERVATION_TIMEOUT_MS: how long a quota/capacity reservation waits for its VM before the sweeper settles it. */
   reservationTimeoutMs: number;
   /** NOVACRON_SWEEP_INTERVAL_MS: how often the reservation sweeper runs. */
@@ -156,6 +158,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: oneOf(env, 'NOVACRON_LOG_LEVEL', LOG_LEVELS, 'info'),
     idempotencyTtlHours: positiveNumber(env, 'NOVACRON_IDEMPOTENCY_TTL_HOURS', { max: 24 * 366 }, 24),
     shutdownGraceMs: integer(env, 'NOVACRON_SHUTDOWN_GRACE_MS', { min: 0, max: 600_000 }, 10_000),
+    httpTimeouts: httpTimeouts(env),
     reservationTimeoutMs: integer(env, 'NOVACRON_RESERVATION_TIMEOUT_MS', { min: 100, max: 86_400_000 }, 30_000),
     sweepIntervalMs: integer(env, 'NOVACRON_SWEEP_INTERVAL_MS', { min: 10, max: 3_600_000 }, 5_000),
     sessionWaitMs: integer(env, 'NOVACRON_SESSION_WAIT_MS', { min: 0, max: 60_000 }, 2_000),
@@ -333,6 +336,27 @@ function httpUrl(env: Env, name: string): string | undefined {
     throw invalid(name, `must be an http(s) URL such as http://127.0.0.1:8081 or http://127.0.0.1:8081/apis/ccompat/v7; got ${JSON.stringify(value)}`);
   }
   return value.replace(/\/+$/, '');
+}
+
+/** The gateway's limits on slow clients (see httpTimeouts). */
+export interface HttpTimeouts {
+  /** NOVACRON_HTTP_HEADERS_TIMEOUT_MS: the whole header block must arrive within this, from the request's first byte. */
+  headersMs: number;
+  /** NOVACRON_HTTP_REQUEST_TIMEOUT_MS: the whole request, headers and body, must arrive within this. */
+  requestMs: number;
+  /** NOVACRON_HTTP_KEEP_ALIVE_TIMEOUT_MS: an idle keep-alive connection is closed after this. */
+  keepAliveMs: number;
+}
+
+/** A client that stops sending in its headers or body gets 408 NC_REQUEST_TIMEOUT, and its connection is closed. */
+function httpTimeouts(env: Env): HttpTimeouts {
+  const headersMs = integer(env, 'NOVACRON_HTTP_HEADERS_TIMEOUT_MS', { min: 100, max: 600_000 }, 10_000);
+  const requestMs = integer(env, 'NOVACRON_HTTP_REQUEST_TIMEOUT_MS', { min: 100, max: 3_600_000 }, 30_000);
+  const keepAliveMs = integer(env, 'NOVACRON_HTTP_KEEP_ALIVE_TIMEOUT_MS', { min: 100, max: 600_000 }, 5_000);
+  if (headersMs > requestMs) {
+    throw invalid('NOVACRON_HTTP_HEADERS_TIMEOUT_MS', `(${headersMs}) must not exceed NOVACRON_HTTP_REQUEST_TIMEOUT_MS (${requestMs}): the headers are part of the request`);
+  }
+  return { headersMs, requestMs, keepAliveMs };
 }
 
 function invalid(name: string, message: string): NovaCronError {
