@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import { ANALYTICS } from '../projections/analytics/index.ts';
 import { createEventCodec, defaultCatalog } from '../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher, loadMasterKey } from '../streams/crypto/index.ts';
+import { createPersonalDataCipher, openKeyStore } from '../streams/crypto/index.ts';
 import { createEsdbEventStore } from '../streams/eventstore/esdb/store.ts';
 import type { EventStore } from '../streams/eventstore/index.ts';
 import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
@@ -60,7 +60,7 @@ function metricsOf(status: () => Promise<ProjectionStatus[]>) {
 /** The log the role reads, opened as the platform opens it (personal data is never decrypted here: the projection reads raw). */
 function openLog(config: Config): { store: EventStore; close(): Promise<void> } {
   mkdirSync(config.dataDir, { recursive: true });
-  const keys = createKeyStore({ path: join(config.dataDir, 'keys.db'), masterKey: loadMasterKey({ value: config.masterKey, dataDir: config.dataDir }) });
+  const keys = openKeyStore(config);
   const codec = createEventCodec({ catalog: defaultCatalog(), cipher: createPersonalDataCipher(keys) });
   const store =
     config.esdbUrl !== undefined

@@ -26,6 +26,12 @@ commands:
               novacron token --role operator [--sub <name>] [--ttl 1h]
               novacron token --role tenant-admin|tenant-user --tenant <id> [--sub <name>] [--ttl 1h]
             --ttl is <n>s, <n>m, <n>h or <n>d (default 1h)
+  keys      novacron keys status: the current master key and how many tenant data keys it wraps
+            novacron keys rotate-master: rewrap every tenant data key under a new master key, servers
+              running (no event is re-encrypted); with NOVACRON_MASTER_KEY, set the new key there and the
+              old one in NOVACRON_MASTER_KEY_PREVIOUS on every process first; with <data dir>/master.key a
+              new key is generated in the file
+            novacron keys rotate-tenant <tenant id>: a new version of that tenant's data key for new data
   status    list each projection's processor with its checkpoint, lag and parked events
   replay    novacron replay <projection> [--force]: rebuild it from the log into a new generation while
             the current one keeps serving, then switch (a progress bar on a terminal); a generation that
@@ -163,6 +169,16 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'token':
       return token(rest);
+    case 'keys': {
+      const [sub, ...extra] = rest;
+      const keys = await import('./keys.ts');
+      const print = (line: string) => console.log(line);
+      if (sub === 'status' && extra.length === 0) return keys.keysStatus(loadConfig(), print);
+      if (sub === 'rotate-master' && extra.length === 0) return keys.rotateMaster(loadConfig(), print);
+      if (sub === 'rotate-tenant' && extra.length === 1 && new RegExp(TENANT_ID_PATTERN).test(extra[0]!)) return keys.rotateTenant(loadConfig(), extra[0]!, print);
+      if (sub === 'rotate-tenant') throw new UsageError('keys rotate-tenant takes one argument, a tenant id (letters, digits and ._:@-)');
+      throw new UsageError('keys takes status, rotate-master or rotate-tenant <tenant id>');
+    }
     case 'status': {
       if (rest.length > 0) throw new UsageError('status takes no arguments');
       const ops = await import('./cli-ops.ts');

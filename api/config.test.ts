@@ -9,6 +9,7 @@ describe('loadConfig', () => {
       dataDir: resolve('./data'),
       sqliteSync: 'full',
       masterKey: undefined,
+      masterKeyPrevious: undefined,
       host: '127.0.0.1',
       port: 8080,
       jwtSecret: undefined,
@@ -82,11 +83,12 @@ describe('loadConfig', () => {
     ['NOVACRON_SQLITE_SYNC', 'sometimes'],
     ['NOVACRON_FORECAST_INTERVAL_MS', '999'],
     ['NOVACRON_FORECAST_INTERVAL_MS', 'hourly'],
+    ['NOVACRON_MASTER_KEY_PREVIOUS', 'ab'.repeat(32)], // without NOVACRON_MASTER_KEY
   ])('rejects %s=%s with NC_CONFIG_INVALID naming the variable', (name, value) => {
     const caught = configRejection(() => loadConfig({ [name]: value }));
     expect(caught.message.startsWith(name)).toBe(true);
     expect(caught.details).toEqual({ variable: name });
-    if (name === 'NOVACRON_JWT_SECRET') expect(caught.message).not.toContain(value);
+    if (name === 'NOVACRON_JWT_SECRET' || name === 'NOVACRON_MASTER_KEY_PREVIOUS') expect(caught.message).not.toContain(value);
   });
 });
 

@@ -25,6 +25,8 @@ export interface Config {
   sqliteSync: 'full' | 'normal';
   /** NOVACRON_MASTER_KEY: 32 bytes (hex or base64) wrapping the tenants' data keys; generated into the data dir when unset. */
   masterKey: string | undefined;
+  /** NOVACRON_MASTER_KEY_PREVIOUS: master keys being rotated away from (comma-separated), only beside NOVACRON_MASTER_KEY. */
+  masterKeyPrevious: string | undefined;
   /** NOVACRON_HOST: interface the HTTP API listens on. */
   host: string;
   /** NOVACRON_PORT: TCP port of the HTTP API; 0 picks a free one. */
@@ -137,6 +139,7 @@ export function loadConfig(env: Env = process.env): Config {
     dataDir: resolve(env.NOVACRON_DATA_DIR || './data'),
     sqliteSync: oneOf(env, 'NOVACRON_SQLITE_SYNC', ['full', 'normal'] as const, 'full'),
     masterKey: optional(env, 'NOVACRON_MASTER_KEY'),
+    masterKeyPrevious: masterKeyPrevious(env),
     host: host(env, 'NOVACRON_HOST', '127.0.0.1'),
     port: integer(env, 'NOVACRON_PORT', { min: 0, max: 65_535 }, 8080),
     jwtSecret: jwtSecret(env, 'NOVACRON_JWT_SECRET'),
@@ -361,6 +364,15 @@ function httpTimeouts(env: Env): HttpTimeouts {
 
 function invalid(name: string, message: string): NovaCronError {
   return new NovaCronError('NC_CONFIG_INVALID', `${name} ${message}`, { details: { variable: name } });
+}
+
+/** Keys being rotated away from name themselves beside the current one; with master.key the file holds both. */
+function masterKeyPrevious(env: Env): string | undefined {
+  const value = optional(env, 'NOVACRON_MASTER_KEY_PREVIOUS');
+  if (value !== undefined && optional(env, 'NOVACRON_MASTER_KEY') === undefined) {
+    throw invalid('NOVACRON_MASTER_KEY_PREVIOUS', 'is only read beside NOVACRON_MASTER_KEY (with <dataDir>/master.key, `novacron keys rotate-master` keeps the old key in the file while it rotates)');
+  }
+  return value;
 }
 
 function optional(env: Env, name: string): string | undefined {

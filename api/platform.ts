@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { createEventCodec, defaultCatalog, type Catalog } from '../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher, loadMasterKey, type KeyStore } from '../streams/crypto/index.ts';
+import { createPersonalDataCipher, type KeyStore, openKeyStore } from '../streams/crypto/index.ts';
 import type { EventStore } from '../streams/eventstore/index.ts';
 import { createEsdbEventStore } from '../streams/eventstore/esdb/store.ts';
 import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
@@ -54,10 +54,7 @@ export interface PlatformOptions {
 export function openPlatform(config: Config, { analytics = 'run' }: PlatformOptions = {}): Platform {
   privateDir(config.dataDir);
   const catalog = defaultCatalog();
-  const keys = createKeyStore({
-    path: join(config.dataDir, 'keys.db'),
-    masterKey: loadMasterKey({ value: config.masterKey, dataDir: config.dataDir }),
-  });
+  const keys = openKeyStore(config);
   const codec = createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) });
   // NOVACRON_ESDB_URL switches the event store to EventStoreDB / KurrentDB; otherwise the embedded SQLite file.
   const store =

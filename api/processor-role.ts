@@ -12,7 +12,7 @@ import { invalidateOnStreamCommit } from '../projections/cache-invalidation/inde
 import { embeddedProjections } from '../projections/index.ts';
 import { INVENTORY } from '../projections/inventory/index.ts';
 import { createEventCodec, defaultCatalog } from '../streams/catalog/index.ts';
-import { createKeyStore, createPersonalDataCipher, loadMasterKey } from '../streams/crypto/index.ts';
+import { createPersonalDataCipher, openKeyStore } from '../streams/crypto/index.ts';
 import { consoleLog, type Log } from '../streams/kafka/index.ts';
 import type { RecordedEvent } from '../streams/eventstore/index.ts';
 import type { KafkaProjectionHost, KafkaProjectionStatus } from '../streams/processing/kafka/host.ts';
@@ -96,7 +96,7 @@ export async function startProcessors(config: Config, names: readonly string[], 
   // Set below when NOVACRON_REDIS_URL is: the inventory's commits here then evict the API instances' L1 and the shared L2.
   let invalidate: (name: string, batch: readonly RecordedEvent[]) => void = () => undefined;
   const catalog = defaultCatalog();
-  const keys = createKeyStore({ path: join(config.dataDir, 'keys.db'), masterKey: loadMasterKey({ value: config.masterKey, dataDir: config.dataDir }) });
+  const keys = openKeyStore(config);
   // The gauges read the host's status when scraped, after it exists.
   const metrics = processorMetrics(() => host);
   const host = openKafkaProjections({

@@ -31,7 +31,7 @@ const rawFileBytes = (file: string): Buffer => (existsSync(file) ? readFileSync(
 const wrappedKeyOf = (tenantId: string): Buffer => {
   const db = new Database(path, { readonly: true });
   try {
-    const row = db.prepare<[string], { wrapped_key: Buffer | null }>('SELECT wrapped_key FROM data_keys WHERE tenant_id = ?').get(tenantId);
+    const row = db.prepare<[string], { wrapped_key: Buffer | null }>('SELECT wrapped_key FROM data_key_versions WHERE tenant_id = ? ORDER BY version DESC LIMIT 1').get(tenantId);
     if (!row?.wrapped_key) throw new Error(`no wrapped key for ${tenantId}`);
     return row.wrapped_key;
   } finally {
@@ -156,7 +156,7 @@ describe('the master key', () => {
     opened.pop()?.close();
     // Simulate a row wrapped under another master key (e.g. restored from another install).
     const db = new Database(path);
-    db.prepare("UPDATE data_keys SET wrapped_key = ? WHERE tenant_id = 't1'").run(randomBytes(60));
+    db.prepare("UPDATE data_key_versions SET wrapped_key = ? WHERE tenant_id = 't1'").run(randomBytes(60));
     db.close();
 
     const store = openStore();

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fchmodSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { fsyncDir } from '../files/private.ts';
 import { dirname, join } from 'node:path';
 import { NovaCronError } from '../errors/index.ts';
 import { KEY_BYTES } from './aead.ts';
+import type { MasterKeyring } from './types.ts';
 
 export const MASTER_KEY_ENV = 'NOVACRON_MASTER_KEY';
+export const MASTER_KEY_PREVIOUS_ENV = 'NOVACRON_MASTER_KEY_PREVIOUS';
 export const MASTER_KEY_FILE = 'master.key';
 
 export interface LoadMasterKeyOptions {
@@ -13,6 +15,11 @@ export interface LoadMasterKeyOptions {
   value?: string | undefined;
   /** Where `master.key` lives (and is generated) when no value is given. */
   dataDir: string;
+}
+
+export interface LoadMasterKeysOptions extends LoadMasterKeyOptions {
+  /** The value of NOVACRON_MASTER_KEY_PREVIOUS: keys being rotated away from, comma-separated; only beside `value`. */
+  previous?: string | undefined;
 }
 
 const HEX = /^[0-9a-fA-F]{64}$/;
@@ -41,12 +48,30 @@ export const parseMasterKey = (value: string, source: string = MASTER_KEY_ENV): 
 
 /**
  * The master key that wraps every tenant data key: NOVACRON_MASTER_KEY when given,
- * otherwise `<dataDir>/master.key`, generated on first use (random 32 bytes,
- * written as hex, mode 0600, created atomically so two processes starting at
- * once agree on one key).
+ * otherwise the first line of `<dataDir>/master.key`, generated on first use
+ * (random 32 bytes, written as hex, mode 0600, created atomically so two
+ * processes starting at once agree on one key).
  */
-export const loadMasterKey = ({ value, dataDir }: LoadMasterKeyOptions): Buffer => {
-  if (value !== undefined) return parseMasterKey(value, MASTER_KEY_ENV);
+export const loadMasterKey = (options: LoadMasterKeyOptions): Buffer => loadMasterKeys(options).current;
+
+/**
+ * The current master key and the previous ones still accepted for unwrapping:
+ * NOVACRON_MASTER_KEY and NOVACRON_MASTER_KEY_PREVIOUS when given, otherwise the
+ * lines of `<dataDir>/master.key` (the first is current; `novacron keys
+ * rotate-master` writes the new key above the old one while it rewraps).
+ */
+export const loadMasterKeys = ({ value, previous, dataDir }: LoadMasterKeysOptions): MasterKeyring => {
+  if (value !== undefined) {
+    const older = (previous ?? '').split(',').map((text) => text.trim()).filter((text) => text !== '');
+    return { current: parseMasterKey(value, MASTER_KEY_ENV), previous: older.map((text) => parseMasterKey(text, MASTER_KEY_PREVIOUS_ENV)) };
+  }
+  if (previous !== undefined) {
+    throw new NovaCronError(
+      'NC_MASTER_KEY_INVALID',
+      `${MASTER_KEY_PREVIOUS_ENV} is only read beside ${MASTER_KEY_ENV}: with <dataDir>/${MASTER_KEY_FILE}, \`novacron keys rotate-master\` keeps the old key in the file while it rotates`,
+      { details: { source: MASTER_KEY_PREVIOUS_ENV } },
+    );
+  }
   const path = join(dataDir, MASTER_KEY_FILE);
   const existing = readKeyFile(path);
   if (existing !== undefined) return existing;
@@ -58,7 +83,19 @@ export const loadMasterKey = ({ value, dataDir }: LoadMasterKeyOptions): Buffer 
   return created;
 };
 
-const readKeyFile = (path: string): Buffer | undefined => {
+/**
+ * Replaces `<dataDir>/master.key` with these keys, the current one first
+ * (temp file, fsync, rename, fsync of the folder: readers see the old file or
+ * the new one, never a part).
+ */
+export const writeMasterKeyFile = (dataDir: string, ring: MasterKeyring): void => {
+  const path = join(dataDir, MASTER_KEY_FILE);
+  const temp = writeTemp(path, [ring.current, ...ring.previous]);
+  renameSync(temp, path);
+  fsyncDir(dataDir);
+};
+
+const readKeyFile = (path: string): MasterKeyring | undefined => {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -66,7 +103,22 @@ const readKeyFile = (path: string): Buffer | undefined => {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw error;
   }
-  return parseMasterKey(text, path);
+  const lines = text.split('\n').map((line) => line.trim()).filter((line) => line !== '');
+  const [current, ...previous] = (lines.length === 0 ? [''] : lines).map((line) => parseMasterKey(line, path));
+  return { current: current!, previous };
+};
+
+const writeTemp = (path: string, keys: readonly Buffer[]): string => {
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
+  try {
+    fchmodSync(fd, 0o600); // whatever the umask
+    writeSync(fd, keys.map((key) => `${key.toString('hex')}\n`).join(''));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  return temp;
 };
 
 /**
@@ -75,15 +127,7 @@ const readKeyFile = (path: string): Buffer | undefined => {
  * created meanwhile, and readers never see a half-written file.
  */
 const createKeyFile = (path: string, key: Buffer): void => {
-  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  const fd = openSync(temp, 'wx', 0o600);
-  try {
-    fchmodSync(fd, 0o600); // whatever the umask
-    writeSync(fd, `${key.toString('hex')}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
+  const temp = writeTemp(path, [key]);
   try {
     linkSync(temp, path);
   } catch (error) {
@@ -93,4 +137,3 @@ const createKeyFile = (path: string, key: Buffer): void => {
   }
   fsyncDir(dirname(path));
 };
-

@@ -41,6 +41,7 @@ export const errorCatalog = {
   NC_MASTER_KEY_INVALID: { status: 500, summary: 'NOVACRON_MASTER_KEY (or <dataDir>/master.key) is not 32 bytes given as 64 hex characters or base64.' },
   NC_MASTER_KEY_MISMATCH: { status: 500, summary: 'The key store cannot unwrap its data keys: the master key is not the one the store was created with.' },
   NC_DATA_KEY_NOT_FOUND: { status: 500, summary: 'Personal data is encrypted for a tenant that has no data key in this key store (wrong tenant or wrong key store).' },
+  NC_DATA_KEY_DESTROYED: { status: 409, summary: "The tenant's data keys were destroyed when it was deleted: there is no key to rotate or use." },
   NC_CIPHERTEXT_INVALID: { status: 500, summary: 'An encrypted personal-data token is malformed or fails authentication (altered, truncated, or moved to another tenant).' },
   NC_CONFIG_INVALID: { status: 500, summary: 'A NOVACRON_* setting has a value NovaCron cannot use; the message names the variable.' },
   NC_SAGA_EXPIRED: { status: 503, summary: 'A multi-step command (VM creation) outlived its reservations and was undone; retry it.' },
