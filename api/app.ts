@@ -14,6 +14,7 @@ import packageJson from '../package.json' with { type: 'json' };
 import { NovaCronError } from '../streams/errors/index.ts';
 import { openApiDatabase } from './api-db.ts';
 import { apiKeyRoutes } from './auth/api-key-routes.ts';
+import { requestAuditor } from './routes/audit-routes.ts';
 import { createApiKeyStore } from './auth/api-keys.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
 import { createCredentialCache } from './auth/credential-cache.ts';
@@ -207,7 +208,7 @@ export function buildApp({ platform, config, tenantExists, logger, extraPlugins 
   app.register(rateLimit, { settings: config.rateLimit, redis: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix }, now });
   app.register(idempotency, { store: idempotencyStore, now });
   app.register(opsRoutes, { store: platform.store, metrics });
-  app.register(apiKeyRoutes, { apiKeys, tenantExists });
+  app.register(apiKeyRoutes, { apiKeys, tenantExists, audit: requestAuditor(platform.store) });
   for (const plugin of extraPlugins) app.register(plugin);
   return app;
 }

@@ -38,7 +38,7 @@ describe('novacron status and replay', () => {
     expect(lines.find((l) => l.startsWith('inventory '))).toMatch(/^inventory\s+g1 \(v\d+\)\s+31\s+31\s+0\s+0\s+/);
   });
 
-  it('replay rebuilds a projection into a new generation, with plain progress lines off a terminal', () => {
+  it('replay rebuilds a projection into a new generation, with plain progress lines off a terminal, and records itself in the audit trail', async () => {
     const result = run('replay', 'inventory');
     expect(result.stderr).toBe('');
     expect(result.status).toBe(0);
@@ -47,7 +47,16 @@ describe('novacron status and replay', () => {
     const files = readdirSync(join(dataDir, 'projections')).filter((f) => f.startsWith('inventory.'));
     expect(files.some((f) => f.startsWith('inventory.g2.db'))).toBe(true);
     expect(files.some((f) => f.startsWith('inventory.g1.db'))).toBe(false);
-    expect(run('status').stdout).toMatch(/inventory\s+g2 \(v\d+\)\s+31\s+31\s+0/);
+    // The replay is recorded in the audit trail (fleetaudit-log): the log now holds one more event, which no projection has read yet.
+    expect(run('status').stdout).toMatch(/inventory\s+g2 \(v\d+\)\s+31\s+32\s+1/);
+    const platform = openPlatform(loadConfig({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal' }));
+    try {
+      const [audit] = await platform.store.readStream('fleetaudit-log');
+      expect(audit).toMatchObject({ type: 'AuditRecorded', data: { action: 'projection.replayed', tenantId: null, target: 'inventory', details: 'generation 2, 31 events' } });
+      expect(audit?.metadata.actor).toMatch(/^operator:/);
+    } finally {
+      await platform.close();
+    }
   });
 
   it('replay names the projections when given an unknown one', () => {
@@ -59,15 +68,18 @@ describe('novacron status and replay', () => {
   it('status shows the processors of a server running on the same data dir as running, with its PID', async () => {
     const server = await startCliServer({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal', NOVACRON_PORT: '0' });
     try {
-      const result = spawnSync(process.execPath, [bin, 'status'], { env: embeddedChildEnv({ NOVACRON_DATA_DIR: dataDir, NOVACRON_SQLITE_SYNC: 'normal' }), encoding: 'utf8', timeout: 60_000 });
+      // The server reads the replay's audit event (position 32) first: ask until its processors report it.
+      const pattern = new RegExp(`inventory\\s+g\\d+ \\(v\\d+\\)\\s+32\\s+32\\s+0\\s+0\\s+running \\(pid ${server.child.pid}\\)`);
+      let result = run('status');
+      for (const deadline = Date.now() + 30_000; !pattern.test(result.stdout) && Date.now() < deadline; ) result = run('status');
       expect(result.status, result.stderr).toBe(0);
       expect(result.stdout).not.toMatch(/not running here/);
-      expect(result.stdout).toMatch(new RegExp(`inventory\\s+g\\d+ \\(v\\d+\\)\\s+31\\s+31\\s+0\\s+0\\s+running \\(pid ${server.child.pid}\\)`));
+      expect(result.stdout).toMatch(pattern);
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
     }
     // Once it has stopped, its announcement is gone: the files speak again.
-    expect(run('status').stdout).toMatch(/inventory\s+g\d+ \(v\d+\)\s+31\s+31\s+0\s+0\s+not running here/);
+    expect(run('status').stdout).toMatch(/inventory\s+g\d+ \(v\d+\)\s+32\s+32\s+0\s+0\s+not running here/);
   });
 });

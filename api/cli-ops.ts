@@ -6,6 +6,7 @@ import { signToken } from './auth/tokens.ts';
 import { loadConfig, type Config } from './config.ts';
 import { openPlatform } from './platform.ts';
 import { runningServers } from './running-servers.ts';
+import { recordCliAudit } from './cli-audit.ts';
 
 /** A processor's line of `novacron status`. */
 type Row = Pick<ProjectionStatus, 'name' | 'generation' | 'version' | 'checkpoint' | 'head' | 'lag' | 'parked' | 'state'>;
@@ -106,6 +107,7 @@ export async function replay(name: string | undefined, { interactive = process.s
       },
     });
     bar?.stop();
+    await recordCliAudit(platform.store, { action: 'projection.replayed', tenantId: null, target: name, details: `generation ${result.generation}, ${result.events} events${force ? ', --force' : ''}` });
     console.log(`replay ${name}: generation ${result.generation} is active (${result.events} events in ${result.seconds.toFixed(1)}s)`);
     return 0;
   } finally {

@@ -29,6 +29,21 @@ function novacron(args: string[], env: Record<string, string> = {}) {
 }
 
 describe('novacron token', () => {
+  it('records each token issued in the audit trail (subject, role, lifetime, from cli@<host>), never the token', async () => {
+    const run = novacron(['token', '--role', 'tenant-admin', '--tenant', 'acme', '--sub', 'bob', '--ttl', '15m']);
+    expect(run.status, run.stderr).toBe(0);
+    const platform = openPlatform(loadConfig({ NOVACRON_DATA_DIR: dataDir }));
+    try {
+      const trail = await platform.store.readStream('audit-acme');
+      expect(trail).toHaveLength(1);
+      expect(trail[0]).toMatchObject({ type: 'AuditRecorded', data: { action: 'token.issued', tenantId: 'acme', target: 'bob', details: 'role tenant-admin, ttl 900 s' } });
+      expect(trail[0]!.data.source).toMatch(/^cli@/);
+      expect(JSON.stringify(trail)).not.toContain(run.stdout.trim());
+    } finally {
+      await platform.close();
+    }
+  });
+
   it('prints an operator JWT alone on stdout, signed with <dataDir>/jwt.secret', () => {
     const run = novacron(['token', '--role', 'operator', '--sub', 'alice', '--ttl', '2h']);
     expect(run.stderr).toBe('');

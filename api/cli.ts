@@ -1,7 +1,7 @@
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { isNovaCronError } from '../streams/errors/index.ts';
 import { loadJwtSecret } from './auth/jwt-secret.ts';
+import { cliUser, recordCliAuditIn } from './cli-audit.ts';
 import { isRole, isTenantRole } from './auth/principal.ts';
 import { parseTtl, signToken } from './auth/tokens.ts';
 import { loadConfig, withoutCredentials } from './config.ts';
@@ -40,15 +40,7 @@ commands:
 
 class UsageError extends Error {}
 
-function defaultSubject(): string {
-  try {
-    return userInfo().username || 'cli';
-  } catch {
-    return 'cli';
-  }
-}
-
-function token(args: string[]): number {
+async function token(args: string[]): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -60,7 +52,7 @@ function token(args: string[]): number {
   } catch (error) {
     throw new UsageError(error instanceof Error ? error.message : String(error));
   }
-  const { role, tenant, sub = defaultSubject(), ttl = '1h' } = values;
+  const { role, tenant, sub = cliUser(), ttl = '1h' } = values;
   if (!isRole(role)) throw new UsageError('--role must be operator, tenant-admin or tenant-user');
   if (isTenantRole(role) && tenant === undefined) throw new UsageError(`--tenant <id> is required for --role ${role}`);
   if (!isTenantRole(role) && tenant !== undefined) throw new UsageError('--tenant is only for tenant-admin and tenant-user tokens');
@@ -72,7 +64,10 @@ function token(args: string[]): number {
   if (ttlSeconds > config.jwt.maxTtlSeconds) throw new UsageError(`--ttl must be at most NOVACRON_JWT_MAX_TTL_SECONDS (${config.jwt.maxTtlSeconds} s): the server refuses longer-lived tokens`);
   const secret = loadJwtSecret({ value: config.jwtSecret, dataDir: config.dataDir });
   const { issuer, audience } = config.jwt;
-  process.stdout.write(`${signToken(secret, { subject: sub, role, tenantId: tenant, ttlSeconds, issuer, audience })}\n`);
+  const signed = signToken(secret, { subject: sub, role, tenantId: tenant, ttlSeconds, issuer, audience });
+  // Issuing a credential is a privileged action: recorded (never the token) before it is shown.
+  await recordCliAuditIn(config, { action: 'token.issued', tenantId: tenant ?? null, target: sub, details: `role ${role}, ttl ${ttlSeconds} s` });
+  process.stdout.write(`${signed}\n`);
   return 0;
 }
 

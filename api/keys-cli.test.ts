@@ -98,7 +98,8 @@ describe('novacron keys', () => {
     const oldKey = 'a1'.repeat(32);
     const newKey = 'b2'.repeat(32);
     server = await startCliServer(env({ NOVACRON_PORT: '0', NOVACRON_MASTER_KEY: oldKey }));
-    const operator = novacron(['token', '--role', 'operator']).stdout.trim();
+    // Like every command on the data dir, `token` runs with the server's settings (it records the issue in the audit trail).
+    const operator = novacron(['token', '--role', 'operator'], { NOVACRON_MASTER_KEY: oldKey }).stdout.trim();
     await call(server.url, operator, 'POST', '/v1/regions', { id: 'eu-west', name: 'Dublin', lat: 53.35, lon: -6.26, complianceZone: 'eu', costPerVcpuHour: 0.02 });
     expect((await call(server.url, operator, 'POST', '/v1/tenants', tenant('acme', 'ops@acme.example'))).status).toBe(201);
     await server.kill();
@@ -119,7 +120,7 @@ describe('novacron keys', () => {
 
     // The new key alone serves the old data, and the new version encrypts the new.
     server = await startCliServer(env({ NOVACRON_PORT: '0', NOVACRON_MASTER_KEY: newKey }));
-    const acme = tenantToken('acme');
+    const acme = tenantToken('acme', { NOVACRON_MASTER_KEY: newKey });
     expect(await feedUntil(server.url, acme, 'ops@acme.example')).toContain('ops@acme.example');
     const node = { id: 'n1', regionId: 'eu-west', clusterId: 'c1', vcpus: 8, memoryMiB: 16384, diskGiB: 100, overcommit: 1 };
     expect((await call(server.url, operator, 'POST', '/v1/clusters', { id: 'c1', regionId: 'eu-west' })).status).toBe(201);
@@ -127,6 +128,14 @@ describe('novacron keys', () => {
     const vm = { name: 'web', vcpus: 1, memoryMiB: 1024, diskGiB: 10, image: 'debian-12', userData: '#cloud-config secret-ish' };
     expect((await call(server.url, acme, 'POST', '/v1/vms', vm)).status).toBe(201);
     expect(await feedUntil(server.url, acme, '#cloud-config secret-ish')).toContain('#cloud-config secret-ish');
+
+    // Every command-line action above is in the audit trail, as the OS user from cli@<host>; the tenant sees its own, without the operator's name.
+    const fleetTrail = (await call(server.url, operator, 'GET', '/v1/audit?limit=500')).body.items as Array<{ action: string; actor: string; source: string; tenantId: string | null }>;
+    expect(fleetTrail.map((i) => i.action)).toEqual(expect.arrayContaining(['master_key.rotated', 'tenant_key.rotated', 'token.issued']));
+    expect(fleetTrail.every((i) => i.actor.startsWith('operator:') && i.source.startsWith('cli@'))).toBe(true);
+    const acmeTrail = (await call(server.url, acme, 'GET', '/v1/tenants/acme/audit')).body.items as Array<{ action: string; actor: string; source: string | null; details: string }>;
+    expect(acmeTrail.find((i) => i.action === 'tenant_key.rotated')).toMatchObject({ actor: 'operator', source: null, details: 'data key version 2' });
+    expect(acmeTrail.map((i) => i.action)).toContain('token.issued');
     await server.kill();
     const log = new Database(join(dataDir, 'events.db'), { readonly: true });
     try {

@@ -15,6 +15,7 @@ import {
   writeMasterKeyFile,
   type KeyStore,
 } from '../streams/crypto/index.ts';
+import { recordCliAuditIn } from './cli-audit.ts';
 import type { Config } from './config.ts';
 
 type Print = (line: string) => void;
@@ -34,9 +35,10 @@ const withStore = <T>(store: KeyStore, use: (store: KeyStore) => T): T => {
  * With `<dataDir>/master.key`: a new key is generated and written above the old one,
  * every row rewrapped, then the old key removed from the file.
  */
-export function rotateMaster(config: Config, print: Print): number {
+export async function rotateMaster(config: Config, print: Print): Promise<number> {
   if (config.masterKey !== undefined) {
     const { masterKeyId: id, rewrapped } = withStore(openKeyStore(config), (store) => store.rotateMasterKey());
+    await recordCliAuditIn(config, { action: 'master_key.rotated', tenantId: null, target: id, details: `${rewrapped} data key versions rewrapped` });
     print(`rewrapped ${rewrapped} data key version(s) under master key ${id} (NOVACRON_MASTER_KEY)`);
     if (config.masterKeyPrevious !== undefined) {
       print('no data key needs NOVACRON_MASTER_KEY_PREVIOUS any more: remove it from every process (and destroy the old key where you keep it)');
@@ -54,13 +56,15 @@ export function rotateMaster(config: Config, print: Print): number {
     (store) => store.rotateMasterKey(),
   );
   writeMasterKeyFile(config.dataDir, { current: fresh, previous: [] });
+  await recordCliAuditIn(config, { action: 'master_key.rotated', tenantId: null, target: masterKeyId(fresh), details: `${rewrapped} data key versions rewrapped` });
   print(`rewrapped ${rewrapped} data key version(s) under a new master key ${masterKeyId(fresh)} in ${join(config.dataDir, 'master.key')}; the old key ${old.map(masterKeyId).join(', ')} is gone from the file`);
   return 0;
 }
 
 /** Adds a new version of one tenant's data key: new personal data is encrypted under it, older data stays readable. */
-export function rotateTenant(config: Config, tenantId: string, print: Print): number {
+export async function rotateTenant(config: Config, tenantId: string, print: Print): Promise<number> {
   const version = withStore(openKeyStore(config), (store) => store.rotateDataKey(tenantId));
+  await recordCliAuditIn(config, { action: 'tenant_key.rotated', tenantId, target: tenantId, details: `data key version ${version}` });
   print(`tenant ${tenantId}: data key version ${version} is current; data written under earlier versions stays readable`);
   return 0;
 }

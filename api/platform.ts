@@ -1,11 +1,9 @@
 import { join } from 'node:path';
-import { createEventCodec, defaultCatalog, type Catalog } from '../streams/catalog/index.ts';
-import { createPersonalDataCipher, type KeyStore, openKeyStore } from '../streams/crypto/index.ts';
+import type { Catalog } from '../streams/catalog/index.ts';
+import type { KeyStore } from '../streams/crypto/index.ts';
 import type { EventStore } from '../streams/eventstore/index.ts';
-import { createEsdbEventStore } from '../streams/eventstore/esdb/store.ts';
-import { createSqliteEventStore } from '../streams/eventstore/sqlite/store.ts';
 import type { Config } from './config.ts';
-import { privateDir } from '../streams/files/private.ts';
+import { openEventLog } from './event-log.ts';
 import { embeddedProjections } from '../projections/index.ts';
 import { createKeyShreddingProjection } from '../projections/key-shredding/index.ts';
 import { createInProcessInvalidationBus, invalidateOnCommit, type InvalidationBus } from '../projections/cache-invalidation/index.ts';
@@ -52,15 +50,7 @@ export interface PlatformOptions {
 }
 
 export function openPlatform(config: Config, { analytics = 'run' }: PlatformOptions = {}): Platform {
-  privateDir(config.dataDir);
-  const catalog = defaultCatalog();
-  const keys = openKeyStore(config);
-  const codec = createEventCodec({ catalog, cipher: createPersonalDataCipher(keys) });
-  // NOVACRON_ESDB_URL switches the event store to EventStoreDB / KurrentDB; otherwise the embedded SQLite file.
-  const store =
-    config.esdbUrl !== undefined
-      ? createEsdbEventStore({ connectionString: config.esdbUrl, codec })
-      : createSqliteEventStore({ path: join(config.dataDir, 'events.db'), codec, sync: config.sqliteSync });
+  const { catalog, keys, codec, store } = openEventLog(config);
   const redis = config.redis.url !== undefined ? openRedisCache(config.redis, 'api') : null;
   const invalidations = redis?.bus ?? createInProcessInvalidationBus();
   // NOVACRON_KAFKA_PROCESSORS: those projections are written by `--role processor` instances fed from Kafka; here they are only read.

@@ -15,6 +15,7 @@ import { adminRoutes } from './routes/admin-routes.ts';
 import { analyticsQueries } from './routes/analytics-queries.ts';
 import { eventFeed } from './routes/event-feed.ts';
 import { fleetRoutes } from './routes/fleet-routes.ts';
+import { auditRoutes, requestAuditor } from './routes/audit-routes.ts';
 import { inventoryQueries } from './routes/inventory-queries.ts';
 import { forecastQueries } from './routes/forecast-queries.ts';
 import { routeQueries } from './routes/route-queries.ts';
@@ -125,7 +126,7 @@ export function wireApi(platform: Platform, { relay: withRelay = platform.config
   });
 
   return {
-    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), analyticsQueries({ projections: platform.projections }), eventFeed({ store, catalog: platform.catalog, ...config.feed })],
+    plugins: [lifecycle, fleetRoutes(fleet), tenantRoutes(fleet, requestAuditor(store)), vmRoutes(fleet), inventoryQueries({ projections: platform.projections, store, invalidations: platform.invalidations, sessionWaitMs: config.sessionWaitMs, l2: platform.redis && { client: platform.redis.client, prefix: platform.redis.prefix, ttlSeconds: platform.redis.ttlSeconds } }), forecastQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), shardQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs }), routeQueries({ projections: platform.projections, store, sessionWaitMs: config.sessionWaitMs, routing }), adminRoutes(platform.projections), analyticsQueries({ projections: platform.projections }), eventFeed({ store, catalog: platform.catalog, ...config.feed }), auditRoutes({ store })],
     tenantExists: async (tenantId) => {
       try {
         const { state } = await fleet.read('tenant', tenantId);

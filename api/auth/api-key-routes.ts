@@ -4,12 +4,15 @@ import { NoBody, optionalBody } from '../routes/optional-body.ts';
 import { NovaCronError } from '../../streams/errors/index.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
+import type { AuditRequest } from '../routes/audit-routes.ts';
 import type { ApiKeyStore } from './api-keys.ts';
 import { principalOf, requireRoles } from './guards.ts';
 
 export interface ApiKeyRoutesOptions {
   apiKeys: ApiKeyStore;
   tenantExists: (tenantId: string) => Promise<boolean>;
+  /** Records the creation and the revocation of a key in the tenant's audit trail. */
+  audit: AuditRequest;
 }
 
 const ApiKeyRole = Type.Enum(['tenant-admin', 'tenant-user'], { description: 'Role the key acts with, for its tenant only.' });
@@ -43,7 +46,7 @@ const CreatedApiKey = Type.Object(
  * API keys for tenants' automation, created and revoked by operators:
  * POST /v1/tenants/:id/api-keys and DELETE /v1/api-keys/:id.
  */
-export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app, { apiKeys, tenantExists }) => {
+export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = async (app, { apiKeys, tenantExists, audit }) => {
   app.post(
     '/v1/tenants/:id/api-keys',
     {
@@ -69,6 +72,7 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = asyn
       }
       const created = apiKeys.create({ tenantId, role: request.body.role, name: request.body.name ?? null, createdBy: principalOf(request).subject });
       request.log.info({ apiKeyId: created.id, tenantId, role: created.role }, 'API key created');
+      await audit(request, { action: 'api_key.created', tenantId, target: created.id, details: `role ${created.role}` });
       const { id, key, role, name, createdAt } = created;
       return reply.code(201).send({ id, key, tenantId, role, name, createdAt });
     },
@@ -89,10 +93,13 @@ export const apiKeyRoutes: FastifyPluginAsyncTypebox<ApiKeyRoutesOptions> = asyn
     },
     async (request) => {
       const { id } = request.params;
+      const wasLive = apiKeys.get(id)?.revokedAt === null;
       if (!apiKeys.revoke(id)) throw new NovaCronError('NC_NOT_FOUND', `api key ${id} does not exist`, { details: { entity: 'api key', id } });
       const record = apiKeys.get(id);
       if (record === null) throw new NovaCronError('NC_NOT_FOUND', `api key ${id} does not exist`, { details: { entity: 'api key', id } });
       request.log.info({ apiKeyId: id, tenantId: record.tenantId }, 'API key revoked');
+      // Revoking twice is harmless, and recorded once.
+      if (wasLive) await audit(request, { action: 'api_key.revoked', tenantId: record.tenantId, target: id, details: `role ${record.role}` });
       return record;
     },
   );

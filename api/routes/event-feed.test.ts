@@ -382,6 +382,26 @@ describe('GET /v1/events, who did it', () => {
   });
 });
 
+describe('GET /v1/events, the audit trail', () => {
+  it("does not show a tenant its audit events (its admins read them at /v1/tenants/{id}/audit); operators see them", async () => {
+    fleet = await fleetApp();
+    const f = fleet;
+    await seedApi(f, { nodes: 1 });
+    const created = await f.app.inject({ method: 'POST', url: '/v1/tenants/acme/api-keys', headers: f.operator, payload: { role: 'tenant-user' } });
+    expect(created.statusCode).toBe(201);
+    await f.app.inject({ method: 'POST', url: '/v1/tenants/acme/suspend', headers: f.operator });
+    const base = await listen(f);
+    const suspendedAt = (await f.platform.store.readStream('tenant-acme')).at(-1)!.position;
+    const tenant = await open(base, '/v1/events', f.tenant('acme', 'tenant-admin'));
+    await tenant.until(() => tenant.events().some((e) => e.position === suspendedAt));
+    tenant.close();
+    expect(tenant.events().map((e) => e.type)).not.toContain('AuditRecorded');
+    const operator = await open(base, '/v1/events', f.operator);
+    await operator.until(() => operator.events().some((e) => e.type === 'AuditRecorded'));
+    operator.close();
+  });
+});
+
 describe('GET /v1/events, connection handling', () => {
   it('a client that stops reading makes the feed wait for drain; the subscription never holds more than a page', async () => {
     const pageSize = 8;

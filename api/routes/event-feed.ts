@@ -118,6 +118,8 @@ export const eventFeed =
 
       const render = async (event: RecordedEvent): Promise<string | null> => {
         if (tenantId !== null && (await ownership.ownerOf(event)) !== tenantId) return null;
+        // A tenant's audit trail is for its admins, at GET /v1/tenants/{id}/audit (with operators' names and addresses withheld).
+        if (tenantId !== null && event.type === 'AuditRecorded') return null;
         const { streamId, revision, position, type, metadata } = event;
         // A tenant sees that an operator acted, not which one (their user names stay inside the operations team).
         const shown = tenantId !== null && metadata.actor.startsWith('operator:') ? { ...metadata, actor: 'operator' } : metadata;

@@ -5,6 +5,7 @@ import type { RoutePlugin } from '../app.ts';
 import { requireRoles } from '../auth/guards.ts';
 import { errorResponses } from '../http/error-schema.ts';
 import { TenantId } from '../http/params.ts';
+import type { AuditRequest } from './audit-routes.ts';
 import { commandContext } from './command-context.ts';
 import { NoBody, optionalBody } from './optional-body.ts';
 import { Id, QuotaSchema, Recorded, recorded, TenantView, tenantView } from './views.ts';
@@ -14,7 +15,7 @@ const Params = Type.Object({ id: TenantId }, { additionalProperties: false });
 
 /** Tenants: created and governed by operators (reads, a tenant reading itself included: inventory-queries.ts). */
 export const tenantRoutes =
-  (fleet: FleetService): RoutePlugin =>
+  (fleet: FleetService, audit: AuditRequest): RoutePlugin =>
   async (app) => {
     const Answer = Type.Object({ ...Recorded, tenant: TenantView });
 
@@ -86,6 +87,7 @@ export const tenantRoutes =
       },
     }, async (request) => {
       const outcome = await fleet.deleteTenant(commandContext(request), request.params.id);
+      await audit(request, { action: 'tenant.deleted', tenantId: request.params.id, target: request.params.id });
       return { ...recorded(outcome), tenant: tenantView(outcome.state as Tenant) };
     });
   };

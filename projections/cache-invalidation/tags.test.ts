@@ -52,6 +52,7 @@ const expected: Record<EventType, string[]> = {
   ClusterLeft: cluster,
   ClusterHealthReported: cluster,
   CapacityShortfallForecast: ['forecast:eu-west'],
+  AuditRecorded: [],
 };
 
 describe('cache tags of every event type of the catalog', () => {

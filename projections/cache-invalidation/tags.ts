@@ -119,6 +119,10 @@ export function tagsOf(event: CatalogEvent): string[] {
     case 'CapacityShortfallForecast':
       return [tag.forecast(event.data.regionId)];
 
+    case 'AuditRecorded':
+      // The audit trail is read from the log, never from a cached query.
+      return [];
+
     default: {
       const never: never = event;
       throw new TypeError(`cache invalidation: no tags for ${(never as { type: string }).type}`);

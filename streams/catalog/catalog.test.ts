@@ -31,7 +31,7 @@ const errorsOf = (type: string, data: unknown) =>
 describe('loading', () => {
   it('loads every event type from schemas/avro', () => {
     expect(catalog.types).toEqual([...eventTypes]);
-    expect(catalog.types).toHaveLength(38);
+    expect(catalog.types).toHaveLength(39);
     expect(catalog.has('VmCreated')).toBe(true);
     expect(catalog.has('VmExploded')).toBe(false);
   });

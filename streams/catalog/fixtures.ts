@@ -17,6 +17,7 @@ export const samples: { [Type in EventType]: EventDataMap[Type] & Record<string,
   TenantSuspended: { tenantId: 't1', reason: 'unpaid invoices' },
   TenantReactivated: { tenantId: 't1' },
   TenantDeleted: { tenantId: 't1' },
+  AuditRecorded: { action: 'api_key.created', tenantId: 't1', target: '0123456789abcdef', source: '127.0.0.1', details: 'role tenant-user' },
   QuotaReserved: {
     tenantId: 't1',
     reservationId: 'qr1',

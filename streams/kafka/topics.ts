@@ -3,14 +3,16 @@
  * id so that each stream's events stay in order in one partition.
  *
  * | topic                         | stream categories                    |
- * | `<prefix>.tenant.events`      | tenant                               |
+ * | `<prefix>.tenant.events`      | tenant, audit, fleetaudit            |
  * | `<prefix>.vm.events`          | vm                                   |
  * | `<prefix>.capacity.events`    | node, region, cluster, forecast      |
  *
  * Forecasts (`forecast-<regionId>`, CapacityShortfallForecast) ride on the
  * capacity topic: they are few, derived from node capacity, and read by the
  * same consumers as node and region events; a topic of their own would add a
- * topic to create and watch for a handful of events a day.
+ * topic to create and watch for a handful of events a day. The audit trail
+ * (AuditRecorded: `audit-<tenantId>`, `fleetaudit-log`) rides on the tenant
+ * topic for the same reason: a few events a day, about tenants' credentials.
  */
 import { Partitioners } from 'kafkajs';
 import { NovaCronError } from '../errors/index.ts';
@@ -21,7 +23,7 @@ export const TOPIC_KEYS = ['tenant', 'vm', 'capacity'] as const;
 export type TopicKey = (typeof TOPIC_KEYS)[number];
 
 export const TOPIC_CATEGORIES: Readonly<Record<TopicKey, readonly string[]>> = {
-  tenant: ['tenant'],
+  tenant: ['tenant', 'audit', 'fleetaudit'],
   vm: ['vm'],
   capacity: ['node', 'region', 'cluster', 'forecast'],
 };
@@ -33,7 +35,7 @@ export const TOPIC_CATEGORIES: Readonly<Record<TopicKey, readonly string[]>> = {
  * on a topic still goes through: its subject is registered on first use.
  */
 export const TOPIC_EVENT_TYPES: Readonly<Record<TopicKey, readonly string[]>> = {
-  tenant: ['TenantCreated', 'TenantQuotaChanged', 'TenantSuspended', 'TenantReactivated', 'TenantDeleted', 'QuotaReserved', 'QuotaCommitted', 'QuotaReleased'],
+  tenant: ['TenantCreated', 'TenantQuotaChanged', 'TenantSuspended', 'TenantReactivated', 'TenantDeleted', 'QuotaReserved', 'QuotaCommitted', 'QuotaReleased', 'AuditRecorded'],
   vm: [
     'VmCreated', 'VmStarted', 'VmStopped', 'VmRestarted', 'VmPaused', 'VmResumed', 'VmResized',
     'VmMigrationStarted', 'VmMigrationCompleted', 'VmMigrationFailed', 'VmSnapshotTaken', 'VmDeleted', 'VmFailed',
