@@ -166,6 +166,17 @@ describe('shard-map: placing VMs', () => {
   });
 });
 
+describe('shard-map: rings are built before the apply, off the event loop', () => {
+  it('prepares every ring the apply asks for: new regions, shard changes, a region first met through a VM or a migration', async () => {
+    await given(regionAdded('eu-west', 20), ...vmIds(30).map((id) => vmCreated(id, 'eu-west')), vmCreated('stray', 'ap-south'));
+    await given(shardsChanged('eu-west', 25), migration('vm-0001', 'm1', 'us-east'));
+    await given(migrated('vm-0001', 'm1'), regionAdded('sa-east', 7), shardsChanged('sa-east', 5));
+    expect(cache.builds).toBe(6); // eu-west 20, 25; ap-south 100; us-east 100; sa-east 7, 5
+    expect(cache.loopBuilds).toBe(0);
+    expect(cache.ring({ regionId: 'us-east', shards: 100, virtualNodes: 1000, replicationFactor: 3 }).shards).toBe(100);
+  });
+});
+
 describe('shard-map: a shard-count change', () => {
   it('records a plan whose moved keys are exactly the VMs whose primary shard changed', async () => {
     const ids = vmIds(1500);
