@@ -68,7 +68,7 @@ export interface RingOptions {
   replicationFactor?: number;
 }
 
-/** The sorted points; shared with the analyses (load, rebalance), never handed out. */
+/** The sorted points; shared with the analyses (load, rebalance) and the ring cache (a base for its worker), never handed out of the shard map. */
 export interface RingPoints {
   readonly positions: Uint32Array;
   readonly owners: Uint32Array;
