@@ -82,11 +82,11 @@ export const shardQueries =
       await settleConsistency(request, { consistency, host: projections, projection: SHARD_MAP, store, sessionWaitMs });
       const principal = principalOf(request);
       if (principal.role !== 'operator') {
-        const vm = shardMap().lookup(key);
+        const vm = await shardMap().lookup(key);
         if (!vm || vm.tenantId !== principal.tenantId || (regionId !== undefined && regionId !== vm.region)) throw notFound('vm', key);
         return view(vm);
       }
-      const answer = shardMap().lookup(key, regionId === undefined ? {} : { regionId });
+      const answer = await shardMap().lookup(key, regionId === undefined ? {} : { regionId });
       if (answer) return view(answer);
       if (regionId !== undefined) throw notFound('region', regionId, `region ${regionId} is not in the shard map`);
       throw notFound('vm', key, `vm ${key} does not exist; give regionId to hash any other key on that region's ring`);

@@ -15,7 +15,7 @@ export const SHARD_MAP_EVENTS = [
 ] as const;
 
 type ShardMapEventType = (typeof SHARD_MAP_EVENTS)[number];
-type ShardMapEvent = { [T in ShardMapEventType]: RecordedEvent<T, EventDataMap[T]> }[ShardMapEventType];
+export type ShardMapEvent = { [T in ShardMapEventType]: RecordedEvent<T, EventDataMap[T]> }[ShardMapEventType];
 
 /** The event a plan is recorded for. */
 type Cause = Pick<RecordedEvent, 'position' | 'metadata'>;
@@ -25,7 +25,7 @@ export const DEFAULT_REGION_SHARDS = 100;
 /** VMs read per page while a shard change re-places a region's VMs. */
 const PAGE = 5000;
 
-interface RegionRow {
+export interface RegionRow {
   shards: number;
   virtual_nodes: number;
   replication_factor: number;
@@ -68,11 +68,19 @@ function prepare(db: Database.Database) {
 }
 type Statements = ReturnType<typeof prepare>;
 
-const paramsOf = (regionId: string, row: RegionRow): RingParams => ({
+export const paramsOf = (regionId: string, row: RegionRow): RingParams => ({
   regionId,
   shards: row.shards,
   virtualNodes: row.virtual_nodes,
   replicationFactor: row.replication_factor,
+});
+
+/** The ring parameters of a region the map meets for the first time. */
+export const newRegionParams = (regionId: string, shards: number): RingParams => ({
+  regionId,
+  shards,
+  virtualNodes: DEFAULT_VIRTUAL_NODES,
+  replicationFactor: DEFAULT_REPLICATION_FACTOR,
 });
 
 /**
@@ -80,6 +88,8 @@ const paramsOf = (regionId: string, row: RegionRow): RingParams => ({
  * change re-places the region's VMs and records a rebalance plan), VM events
  * place, move and remove keys. Deterministic: rings depend only on their
  * parameters, plans are keyed by the position of the event that caused them.
+ * The rings it asks the cache for are built beforehand, in a worker thread, by
+ * the projection's prepare (prepare.ts); one nobody prepared is built here.
  */
 export function createShardMapApply(cache: RingCache) {
   const statements = new WeakMap<Database.Database, Statements>();
@@ -91,7 +101,7 @@ export function createShardMapApply(cache: RingCache) {
   }
 
   function addRegion(s: Statements, regionId: string, shards: number): RingParams {
-    const params = { regionId, shards, virtualNodes: DEFAULT_VIRTUAL_NODES, replicationFactor: DEFAULT_REPLICATION_FACTOR };
+    const params = newRegionParams(regionId, shards);
     s.insertRegion.run(regionId, shards, params.virtualNodes, params.replicationFactor);
     writeLoad(s, regionId, cache.ring(params), []);
     return params;

@@ -93,6 +93,9 @@ async function given(...events: Given[]): Promise<ShardMapQueries> {
 
 const vmIds = (n: number, prefix = 'vm') => Array.from({ length: n }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
 const sum = (xs: readonly number[]) => xs.reduce((s, x) => s + x, 0);
+/** Each VM's primary shard, by id. */
+const shardsOf = async (q: ShardMapQueries, ids: readonly string[]) =>
+  new Map(await Promise.all(ids.map(async (id) => [id, (await q.lookup(id))!.shard] as const)));
 
 describe('shard-map: placing VMs', () => {
   it('given a region and VMs, each VM sits on the shard its region ring gives it, with 2 distinct replicas clockwise', async () => {
@@ -100,7 +103,7 @@ describe('shard-map: placing VMs', () => {
     const q = await given(regionAdded('eu-west', 16), ...ids.map((id) => vmCreated(id, 'eu-west')));
     const ring = createRing({ regionId: 'eu-west', shards: 16 });
     for (const id of ids) {
-      const answer = q.lookup(id);
+      const answer = await q.lookup(id);
       expect(answer).toEqual({ key: id, region: 'eu-west', ...ring.lookup(id), source: 'vm', tenantId: 'acme' });
       expect(new Set([answer!.shard, ...answer!.replicas]).size).toBe(3);
     }
@@ -120,18 +123,18 @@ describe('shard-map: placing VMs', () => {
 
   it('hashes any other key on the ring of the region given; without a region only VM ids are known', async () => {
     const q = await given(regionAdded('eu-west', 8), regionAdded('us-east', 8), vmCreated('vm-1', 'eu-west'));
-    expect(q.lookup('session:42', { regionId: 'us-east' })).toEqual({
+    expect(await q.lookup('session:42', { regionId: 'us-east' })).toEqual({
       key: 'session:42',
       region: 'us-east',
       ...createRing({ regionId: 'us-east', shards: 8 }).lookup('session:42'),
       source: 'ring',
       tenantId: null,
     });
-    expect(q.lookup('session:42')).toBeNull();
-    expect(q.lookup('session:42', { regionId: 'nowhere' })).toBeNull();
+    expect(await q.lookup('session:42')).toBeNull();
+    expect(await q.lookup('session:42', { regionId: 'nowhere' })).toBeNull();
     // A VM asked on its own region: its stored placement; on another region's ring: hashed there.
-    expect(q.lookup('vm-1', { regionId: 'eu-west' })?.source).toBe('vm');
-    expect(q.lookup('vm-1', { regionId: 'us-east' })).toMatchObject({ region: 'us-east', source: 'ring', ...createRing({ regionId: 'us-east', shards: 8 }).lookup('vm-1') });
+    expect((await q.lookup('vm-1', { regionId: 'eu-west' }))?.source).toBe('vm');
+    expect(await q.lookup('vm-1', { regionId: 'us-east' })).toMatchObject({ region: 'us-east', source: 'ring', ...createRing({ regionId: 'us-east', shards: 8 }).lookup('vm-1') });
   });
 
   it('moves a VM to its migration target region when the migration completes, and not when it fails', async () => {
@@ -144,17 +147,17 @@ describe('shard-map: placing VMs', () => {
       migration('vm-b', 'm2', 'us-east'),
     );
     // In flight: still where it was.
-    expect(q.lookup('vm-a')?.region).toBe('eu-west');
+    expect((await q.lookup('vm-a'))?.region).toBe('eu-west');
     const q2 = await given(migrated('vm-a', 'm1'), migrationFailed('vm-b', 'm2'));
-    expect(q2.lookup('vm-a')).toMatchObject({ region: 'us-east', source: 'vm', ...createRing({ regionId: 'us-east', shards: 12 }).lookup('vm-a') });
-    expect(q2.lookup('vm-b')).toMatchObject({ region: 'eu-west', ...createRing({ regionId: 'eu-west', shards: 8 }).lookup('vm-b') });
+    expect(await q2.lookup('vm-a')).toMatchObject({ region: 'us-east', source: 'vm', ...createRing({ regionId: 'us-east', shards: 12 }).lookup('vm-a') });
+    expect(await q2.lookup('vm-b')).toMatchObject({ region: 'eu-west', ...createRing({ regionId: 'eu-west', shards: 8 }).lookup('vm-b') });
     expect(sum(q2.shards('eu-west')!.map((s) => s.vms))).toBe(1);
     expect(sum(q2.shards('us-east')!.map((s) => s.vms))).toBe(1);
   });
 
   it('forgets a deleted VM and takes it off its shard\'s load', async () => {
     const q = await given(regionAdded('eu-west', 4), vmCreated('vm-a', 'eu-west'), vmCreated('vm-b', 'eu-west'), vmDeleted('vm-a'));
-    expect(q.lookup('vm-a')).toBeNull();
+    expect(await q.lookup('vm-a')).toBeNull();
     expect(sum(q.shards('eu-west')!.map((s) => s.vms))).toBe(1);
   });
 
@@ -166,14 +169,39 @@ describe('shard-map: placing VMs', () => {
   });
 });
 
+describe('shard-map: rings are built before the apply, off the event loop', () => {
+  it('prepares every ring the apply asks for: new regions, shard changes, a region first met through a VM or a migration', async () => {
+    await given(regionAdded('eu-west', 20), ...vmIds(30).map((id) => vmCreated(id, 'eu-west')), vmCreated('stray', 'ap-south'));
+    await given(shardsChanged('eu-west', 25), migration('vm-0001', 'm1', 'us-east'));
+    await given(migrated('vm-0001', 'm1'), regionAdded('sa-east', 7), shardsChanged('sa-east', 5));
+    expect(cache.builds).toBe(6); // eu-west 20, 25; ap-south 100; us-east 100; sa-east 7, 5
+    expect(cache.loopBuilds).toBe(0);
+    expect(cache.ring({ regionId: 'us-east', shards: 100, virtualNodes: 1000, replicationFactor: 3 }).shards).toBe(100);
+  });
+
+  it('builds in the worker a ring a lookup needs that is not in memory (after a restart)', async () => {
+    await given(regionAdded('eu-west', 40));
+    await host!.stop();
+    host = await openHost();
+    expect(cache.builds).toBe(0);
+    const q = host.queries<ShardMapQueries>(SHARD_MAP);
+    const [a, b] = await Promise.all([q.lookup('session:1', { regionId: 'eu-west' }), q.lookup('session:2', { regionId: 'eu-west' })]);
+    const ring = createRing({ regionId: 'eu-west', shards: 40 });
+    expect([a, b]).toMatchObject([ring.lookup('session:1'), ring.lookup('session:2')]);
+    expect(cache.builds).toBe(1);
+    expect(cache.loopBuilds).toBe(0);
+  });
+});
+
 describe('shard-map: a shard-count change', () => {
   it('records a plan whose moved keys are exactly the VMs whose primary shard changed', async () => {
     const ids = vmIds(1500);
     const q = await given(regionAdded('eu-west', 20), ...ids.map((id) => vmCreated(id, 'eu-west')));
-    const before = new Map(ids.map((id) => [id, q.lookup(id)!.shard]));
+    const before = await shardsOf(q, ids);
 
     const after = await given(shardsChanged('eu-west', 23));
-    const moved = ids.filter((id) => after.lookup(id)!.shard !== before.get(id)).sort();
+    const afterShards = await shardsOf(after, ids);
+    const moved = ids.filter((id) => afterShards.get(id) !== before.get(id)).sort();
     expect(moved.length).toBeGreaterThan(0);
 
     const [plan, ...older] = after.plans('eu-west', { moves: Infinity, movedKeys: Infinity });
@@ -182,7 +210,7 @@ describe('shard-map: a shard-count change', () => {
     expect(plan!.movedKeys.map((k) => k.key)).toEqual(moved);
     for (const k of plan!.movedKeys) {
       expect(k.from).toBe(before.get(k.key));
-      expect(k.to).toBe(after.lookup(k.key)!.shard);
+      expect(k.to).toBe(afterShards.get(k.key));
     }
     // Growing moves keys only onto the new shards, exactly the share of the ring they now own.
     const newRing = createRing({ regionId: 'eu-west', shards: 23 });
@@ -195,7 +223,7 @@ describe('shard-map: a shard-count change', () => {
     // Loads follow the VMs.
     const load = after.shards('eu-west')!;
     expect(load).toHaveLength(23);
-    for (const { shard, vms } of load) expect(vms).toBe(ids.filter((id) => after.lookup(id)!.shard === shard).length);
+    for (const { shard, vms } of load) expect(vms).toBe(ids.filter((id) => afterShards.get(id) === shard).length);
   });
 
   it('records nothing when the shard count stays the same, and a plan for shrinking too', async () => {
@@ -227,27 +255,27 @@ describe('shard-map: rebuilding', () => {
       shardsChanged('us-east', 97),
       migration('vm-0005', 'm3', 'us-east'),
     ];
-    const answers = (q: ShardMapQueries) => ({
-      vms: ids.map((id) => q.lookup(id)),
-      others: ['a', 'session:1', 'tenant/acme'].flatMap((key) => ['eu-west', 'us-east'].map((regionId) => q.lookup(key, { regionId }))),
+    const answers = async (q: ShardMapQueries) => ({
+      vms: await Promise.all(ids.map((id) => q.lookup(id))),
+      others: await Promise.all(['a', 'session:1', 'tenant/acme'].flatMap((key) => ['eu-west', 'us-east'].map((regionId) => q.lookup(key, { regionId })))),
       shards: ['eu-west', 'us-east'].map((r) => q.shards(r)),
       plans: ['eu-west', 'us-east'].map((r) => q.plans(r, { moves: Infinity, movedKeys: Infinity })),
     });
-    const first = answers(await given(...history));
+    const first = await answers(await given(...history));
     expect(first.plans.map((p) => p.length)).toEqual([1, 1]);
 
     await host!.stop();
     host = await openHost();
     const head = await store.headPosition();
     expect(await host.waitFor(SHARD_MAP, head, 10_000)).toBe(true);
-    expect(answers(host.queries<ShardMapQueries>(SHARD_MAP))).toEqual(first);
+    expect(await answers(host.queries<ShardMapQueries>(SHARD_MAP))).toEqual(first);
 
     const replayed = await host.replay(SHARD_MAP);
     expect(replayed).toMatchObject({ generation: 2, events: head });
-    expect(answers(host.queries<ShardMapQueries>(SHARD_MAP))).toEqual(first);
+    expect(await answers(host.queries<ShardMapQueries>(SHARD_MAP))).toEqual(first);
 
     // And it goes on from there.
     const q = await given(migrated('vm-0005', 'm3'));
-    expect(q.lookup('vm-0005')?.region).toBe('us-east');
+    expect((await q.lookup('vm-0005'))?.region).toBe('us-east');
   });
 });

@@ -63,8 +63,10 @@ export interface ShardMapQueries {
    *  - With `regionId`: a VM of that region answers its stored placement; any other key
    *    (or a VM of another region) is hashed on that region's ring.
    * null when the key is not a VM and no region is given, or the region is unknown.
+   * Async because a ring not yet in memory (after a restart, say) is first
+   * built in the ring cache's worker thread, never on the request path.
    */
-  lookup(key: string, options?: { regionId?: string }): ShardPlacementAnswer | null;
+  lookup(key: string, options?: { regionId?: string }): Promise<ShardPlacementAnswer | null>;
   /** The region's shard count and ring parameters; null when the map does not know it. */
   region(regionId: string): ShardRegion | null;
   /** Load per shard, by shard number; null when the region is unknown. */
@@ -107,7 +109,7 @@ export function createShardMapQueries(db: Database.Database, cache: RingCache): 
   const limit = (n: number | undefined, fallback: number) => (n === undefined ? fallback : Number.isFinite(n) ? Math.max(0, Math.floor(n)) : -1);
 
   return {
-    lookup(key, { regionId } = {}) {
+    async lookup(key, { regionId } = {}) {
       const vm = vmRow.get(key);
       if (vm && (regionId === undefined || regionId === vm.region_id)) {
         return { key, region: vm.region_id, shard: vm.shard, replicas: JSON.parse(vm.replicas) as number[], source: 'vm', tenantId: vm.tenant_id };
@@ -115,6 +117,7 @@ export function createShardMapQueries(db: Database.Database, cache: RingCache): 
       if (regionId === undefined) return null;
       const params = region(regionId);
       if (!params) return null;
+      await cache.prepare(params);
       const { shard, replicas } = cache.ring(params).lookup(key);
       return { key, region: regionId, shard, replicas: [...replicas], source: 'ring', tenantId: null };
     },

@@ -52,7 +52,12 @@ export function createProjectionHost({
   function open(projection: AnySqliteProjection, generation: number, bulk = false): Live {
     const state = openSqliteStateStore({ path: generationFile(dir, projection.name, generation), sync, bulk, migrate: (db) => projection.migrate(db) });
     const runner = createProcessorRunner({
-      processor: { name: projection.name, handles: projection.handles, apply: (batch, db) => projection.apply(batch, db) },
+      processor: {
+        name: projection.name,
+        handles: projection.handles,
+        apply: (batch, db) => projection.apply(batch, db),
+        ...(projection.prepare && { prepare: (batch: readonly RecordedEvent[]) => projection.prepare!(batch, state.db) }),
+      },
       source,
       state,
       batchSize,

@@ -14,6 +14,13 @@ export interface SqliteProjection<Queries> {
   handles: readonly string[];
   migrate(db: Database.Database): void;
   apply(batch: readonly RecordedEvent[], db: Database.Database): void;
+  /**
+   * Awaited before each `apply`, outside its transaction, with the same batch
+   * and the projection's file to read (never write): where slow work the apply
+   * will need goes, off the event loop, so the synchronous apply stays short
+   * (see Processor.prepare). Optional; apply gives the same result without it.
+   */
+  prepare?(batch: readonly RecordedEvent[], db: Database.Database): Promise<void>;
   queries(db: Database.Database): Queries;
 }
 

@@ -210,4 +210,61 @@ describe('processor runner', () => {
     await runner.stop();
     await state.close();
   });
+
+  it('awaits the processor\'s prepare before each batch\'s apply, outside the transaction, with the events it applies', async () => {
+    await writeEvents(200);
+    const state = openSqliteStateStore({ path: join(dir, 'p.db'), migrate });
+    const steps: string[] = [];
+    const base = counter();
+    const runner = createProcessorRunner({
+      processor: {
+        ...base,
+        async prepare(batch) {
+          expect(state.db.inTransaction).toBe(false);
+          expect(batch.every((e) => e.type === 'ClusterHealthReported')).toBe(true);
+          await new Promise((resolve) => setImmediate(resolve));
+          steps.push(`prepare ${batch.length}`);
+        },
+        apply(batch, db) {
+          steps.push(`apply ${batch.length}`);
+          base.apply(batch, db);
+        },
+      },
+      source: store,
+      state,
+      batchSize: 50,
+    });
+    await runner.start();
+    expect(await runner.waitFor(200, 10_000)).toBe(true);
+    await runner.stop();
+    expect(steps.length).toBeGreaterThan(1);
+    for (let i = 0; i < steps.length; i += 2) {
+      expect(steps[i]).toMatch(/^prepare \d+$/);
+      expect(steps[i + 1]).toBe(steps[i]!.replace('prepare', 'apply'));
+    }
+    await state.close();
+  });
+
+  it('retries a batch whose prepare failed retriably, then applies it once', async () => {
+    await writeEvents(20);
+    const state = openSqliteStateStore({ path: join(dir, 'p.db'), migrate });
+    let fails = 2;
+    const runner = createProcessorRunner({
+      processor: {
+        ...counter(),
+        async prepare() {
+          if (fails-- > 0) throw Object.assign(new Error('worker gone'), { retriable: true });
+        },
+      },
+      source: store,
+      state,
+      backoff: { baseMs: 1, capMs: 2 },
+    });
+    await runner.start();
+    expect(await runner.waitFor(20, 10_000)).toBe(true);
+    await runner.stop();
+    expect((state.db.prepare('SELECT SUM(reports) AS n FROM health').get() as { n: number }).n).toBe(16);
+    expect(await state.parkedCount()).toBe(0);
+    await state.close();
+  });
 });

@@ -108,7 +108,10 @@ export function createProcessorRunner<Writer>({
     const last = batch[batch.length - 1] as RecordedEvent;
     const relevant = batch.filter((event) => handles.has(event.type));
     try {
-      await withRetries(() => state.commit(last.position, (writer) => processor.apply(relevant, writer)));
+      await withRetries(async () => {
+        if (processor.prepare && relevant.length > 0) await processor.prepare(relevant);
+        await state.commit(last.position, (writer) => processor.apply(relevant, writer));
+      });
     } catch (error) {
       if (error instanceof FatalProcessorError || isRetriable(error)) throw error;
       if (batch.length > 1) {

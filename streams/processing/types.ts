@@ -12,6 +12,13 @@ export interface Processor<Writer> {
   handles: readonly string[];
   /** Applies events in log order. Deterministic: replaying the log gives the same state. */
   apply(batch: readonly RecordedEvent[], writer: Writer): void | Promise<void>;
+  /**
+   * Awaited before each batch's apply (and its transaction), with the same
+   * events: slow work the apply will need, done off the event loop (the shard
+   * map builds its rings in a worker thread). Only saves work: apply must give
+   * the same result without it. A failure counts as the apply's would.
+   */
+  prepare?(batch: readonly RecordedEvent[]): Promise<void>;
 }
 
 export interface ParkedEvent {

@@ -68,7 +68,7 @@ export interface RingOptions {
   replicationFactor?: number;
 }
 
-/** The sorted points; shared with the analyses (load, rebalance), never handed out. */
+/** The sorted points; shared with the analyses (load, rebalance) and the ring cache (a base for its worker), never handed out of the shard map. */
 export interface RingPoints {
   readonly positions: Uint32Array;
   readonly owners: Uint32Array;
@@ -316,29 +316,59 @@ function buildReplicas({ owners }: RingPoints, width: number): Uint32Array {
   return replicas;
 }
 
-/**
- * The ring of these options. `from`, a ring of the same region and virtual
- * nodes with any shard count (say the ring before a shard-count change), only
- * saves work: its points are this ring's points of its shards, so only the
- * difference is allocated. A ring of another region or virtual-node count is
- * not used.
- */
-export function createRing(
-  { regionId, shards = REGION_SHARDS.default, virtualNodes = DEFAULT_VIRTUAL_NODES, replicationFactor = DEFAULT_REPLICATION_FACTOR }: RingOptions,
-  from?: Ring,
-): Ring {
+/** A built ring's arrays: what `ringFromParts` needs to make the ring again without building (say, arrays built in another thread). */
+export interface RingParts extends RingPoints {
+  /** For point i, its `min(replicationFactor, shards) − 1` replica shards from i·width. */
+  readonly replicas: Uint32Array;
+}
+
+type ValidOptions = Required<RingOptions>;
+
+function validOptions({
+  regionId,
+  shards = REGION_SHARDS.default,
+  virtualNodes = DEFAULT_VIRTUAL_NODES,
+  replicationFactor = DEFAULT_REPLICATION_FACTOR,
+}: RingOptions): ValidOptions {
   if (typeof regionId !== 'string' || regionId === '') throw invalid('regionId', 'must be a non-empty string', regionId);
   requireCount('shards', shards, MAX_SHARDS);
   requireCount('virtualNodes', virtualNodes, MAX_VIRTUAL_NODES);
   requireCount('replicationFactor', replicationFactor, 16);
   if (shards * virtualNodes > 50_000_000) throw invalid('virtualNodes', 'times shards must be at most 50,000,000', virtualNodes);
+  return { regionId, shards, virtualNodes, replicationFactor };
+}
 
-  const base = from && from.regionId === regionId && from.virtualNodes === virtualNodes ? { points: ringPoints(from), shards: from.shards } : undefined;
-  const built = buildPoints(regionId, shards, virtualNodes, base);
-  const { positions, owners } = built;
-  const width = Math.min(replicationFactor, shards) - 1;
-  const replicas = buildReplicas(built, width);
+const replicaWidth = (o: ValidOptions) => Math.min(o.replicationFactor, o.shards) - 1;
 
+/** A ring's points of another shard count that can serve as the base of a build (see createRing). */
+export interface RingBase {
+  readonly regionId: string;
+  readonly shards: number;
+  readonly virtualNodes: number;
+  readonly points: RingPoints;
+}
+
+/**
+ * The arrays of the ring of these options: all the work of createRing, for
+ * building in a worker thread. `base` (the points of the same region and
+ * virtual nodes at another shard count) only saves work, as `from` does.
+ */
+export function buildRingParts(options: RingOptions, base?: RingBase): RingParts {
+  const o = validOptions(options);
+  const from = base && base.regionId === o.regionId && base.virtualNodes === o.virtualNodes ? base : undefined;
+  const built = buildPoints(o.regionId, o.shards, o.virtualNodes, from);
+  return { ...built, replicas: buildReplicas(built, replicaWidth(o)) };
+}
+
+/** The ring of these options around arrays that buildRingParts made for the same options (cheap: no building). */
+export function ringFromParts(options: RingOptions, parts: RingParts): Ring {
+  const o = validOptions(options);
+  const { positions, owners, replicas } = parts;
+  const width = replicaWidth(o);
+  if (owners.length !== positions.length || replicas.length !== positions.length * width || positions.length === 0) {
+    throw new TypeError('ringFromParts: arrays do not fit these options');
+  }
+  const { regionId, shards, virtualNodes, replicationFactor } = o;
   const ring: Ring = {
     regionId,
     shards,
@@ -352,6 +382,18 @@ export function createRing(
     },
     shardOf: (key) => owners[pointIndex(positions, murmur3(key))]!,
   };
-  points.set(ring, built);
+  points.set(ring, { positions, owners });
   return Object.freeze(ring);
+}
+
+/**
+ * The ring of these options. `from`, a ring of the same region and virtual
+ * nodes with any shard count (say the ring before a shard-count change), only
+ * saves work: its points are this ring's points of its shards, so only the
+ * difference is allocated. A ring of another region or virtual-node count is
+ * not used.
+ */
+export function createRing(options: RingOptions, from?: Ring): Ring {
+  const base = from && { regionId: from.regionId, shards: from.shards, virtualNodes: from.virtualNodes, points: ringPoints(from) };
+  return ringFromParts(options, buildRingParts(options, base));
 }

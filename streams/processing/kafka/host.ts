@@ -107,7 +107,12 @@ export function createKafkaProjectionHost({
   function runnerFor(projection: AnySqliteProjection, generation: number, state: KafkaStateStore): KafkaProcessorRunner {
     const { name } = projection;
     return createKafkaProcessorRunner({
-      processor: { name, handles: projection.handles, apply: (batch, db) => projection.apply(batch, db) },
+      processor: {
+        name,
+        handles: projection.handles,
+        apply: (batch, db) => projection.apply(batch, db),
+        ...(projection.prepare && { prepare: (batch: readonly RecordedEvent[]) => projection.prepare!(batch, state.db) }),
+      },
       state,
       kafka,
       groupId: groupIdOf(groupPrefix, name, generation),

@@ -161,7 +161,11 @@ export function createKafkaProcessorRunner({
     const decoded = events.every((e): e is RecordedEvent => !('failed' in e));
     if (decoded) {
       try {
-        await withRetries(() => state.commit({ topic, partition, expected, offset: last, events, work: (db) => processor.apply(relevant(events), db) }), isRunning);
+        const applied = relevant(events);
+        await withRetries(async () => {
+          if (processor.prepare && applied.length > 0) await processor.prepare(applied);
+          await state.commit({ topic, partition, expected, offset: last, events, work: (db) => processor.apply(applied, db) });
+        }, isRunning);
         processed += events.length;
         onCommit?.(relevant(events), { topic, partition, offset: last });
         return last;
