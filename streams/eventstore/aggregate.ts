@@ -40,7 +40,7 @@ interface CachedAggregate {
  * Folded aggregate states by stream id, least recently used evicted. A load
  * that hits the cache asks the store for the stream's state (one indexed read)
  * and folds only the events written after the cached revision, by this process
- * or any other; a stream that was tombstoned or deleted, or whose events no
+ * or any other (none to read when the stream is still at that revision); a stream that was tombstoned or deleted, or whose events no
  * longer continue the cached revision, is folded from scratch. (A stream
  * soft-deleted and recreated by another process between two loads of this one
  * is not told apart from one that grew; NovaCron only tombstones aggregates.)
@@ -97,6 +97,7 @@ export async function loadAggregate<State>(
   let snapshotRevision: number | null = null;
   let lastSnapshot = -1;
   let cached = false;
+  let upToRevision = -1;
 
   const hit = cache?.get(streamId);
   if (hit !== undefined && hit.kind === initialState) {
@@ -106,6 +107,7 @@ export async function loadAggregate<State>(
       revision = hit.revision;
       lastSnapshot = hit.snapshotRevision;
       cached = true;
+      upToRevision = current.lastRevision;
     } else {
       cache?.forget(streamId);
     }
@@ -119,7 +121,9 @@ export async function loadAggregate<State>(
       lastSnapshot = saved.revision;
     }
   }
-  const tail = await store.readStream(streamId, { fromRevision: revision + 1 });
+  // A cached state at the stream's last revision (what this process wrote last) needs no tail: one read in all.
+  const upToDate = cached && upToRevision === revision;
+  const tail = upToDate ? [] : await store.readStream(streamId, { fromRevision: revision + 1 });
   if (cached && tail.length > 0 && tail[0]?.revision !== revision + 1) {
     // The stream no longer continues the cached state (truncated, or recreated): fold it from scratch.
     cache?.forget(streamId);

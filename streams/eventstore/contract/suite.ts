@@ -511,6 +511,27 @@ export function eventStoreContract(adapter: string, harness: ContractHarness): v
         expect(later.state).toEqual((await fresh(stream)).state);
       });
 
+      it('a load that hits the cache at the stream\'s last revision asks the store once', async () => {
+        const cache = createAggregateCache();
+        const stream = uniqueStream('cluster');
+        await store.append(stream, [clusterHealth('s', true), clusterHealth('s', false)]);
+        await loadAggregate(store, stream, { ...counting, cache });
+        const calls: string[] = [];
+        const watched = new Proxy(store, {
+          get(target, name, receiver) {
+            const value = Reflect.get(target, name, receiver) as unknown;
+            if (typeof value !== 'function') return value;
+            return (...args: unknown[]) => {
+              calls.push(String(name));
+              return (value as (...a: unknown[]) => unknown).apply(target, args);
+            };
+          },
+        });
+        const again = await loadAggregate(watched, stream, { ...counting, cache });
+        expect(again).toMatchObject({ state: { n: 2, healthy: 1 }, revision: 1, eventsRead: 0, cached: true });
+        expect(calls).toEqual(['streamState']);
+      });
+
       it('an append remembered after the command needs no read at the next load', async () => {
         const cache = createAggregateCache();
         const stream = uniqueStream('cluster');
