@@ -98,18 +98,23 @@ export const vmRoutes =
       },
     }, async (request) => {
       const { id, action } = request.params;
-      await visibleVm(principalOf(request), id);
+      const principal = principalOf(request);
+      // Checked on the state the command is decided on: one load of the VM, not a read first and a load again.
+      const visible = (vm: Vm | null) => {
+        if (vm === null) throw notFound(id);
+        assertTenantAccess(principal, vm.tenantId, { entity: 'vm', id });
+      };
       const context = commandContext(request);
       const outcome =
         action === 'start'
-          ? await fleet.startVm(context, id)
+          ? await fleet.startVm(context, id, visible)
           : action === 'stop'
-            ? await fleet.execute('vm', id, { type: 'StopVm', data: { vmId: id } }, context)
+            ? await fleet.execute('vm', id, { type: 'StopVm', data: { vmId: id } }, context, null, visible)
             : action === 'restart'
-              ? await fleet.execute('vm', id, { type: 'RestartVm', data: { vmId: id } }, context)
+              ? await fleet.execute('vm', id, { type: 'RestartVm', data: { vmId: id } }, context, null, visible)
               : action === 'pause'
-                ? await fleet.execute('vm', id, { type: 'PauseVm', data: { vmId: id } }, context)
-                : await fleet.execute('vm', id, { type: 'ResumeVm', data: { vmId: id } }, context);
+                ? await fleet.execute('vm', id, { type: 'PauseVm', data: { vmId: id } }, context, null, visible)
+                : await fleet.execute('vm', id, { type: 'ResumeVm', data: { vmId: id } }, context, null, visible);
       return { ...recorded(outcome), ...vmView(outcome.state as Vm) };
     });
 

@@ -24,10 +24,13 @@ export function createRunner(store: EventStore, hooks: FleetHooks = {}, cache: A
       command: Command,
       context: CommandContext,
       tenantId: string | null = null,
+      /** Checked on the state the command is decided on (e.g. may this caller see it?): throwing refuses the command alone. */
+      guard?: (state: State) => void,
     ): Promise<CommandOutcome<State>> {
       const started = performance.now();
       try {
-        const outcome = await batcher.run(streamId, aggregate, command, context, tenantId);
+        const guarded = guard === undefined ? command : (state: State) => (guard(state), command);
+        const outcome = await batcher.run(streamId, aggregate, guarded, context, tenantId);
         hooks.commandHandled?.(command.type, 'ok', (performance.now() - started) / 1000);
         if (outcome.events.length > 0) hooks.appended?.(streamId);
         return outcome;

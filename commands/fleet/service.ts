@@ -34,6 +34,8 @@ interface CommandOf {
   region: RegionCommand;
   cluster: ClusterCommand;
 }
+/** The folded state of each kind of aggregate (null before its first event). */
+type StateOf = { [K in Kind]: ReturnType<(typeof aggregates)[K]['decider']['initialState']> };
 type Without<C> = C extends { type: infer T; data: infer D } ? { type: T; data: D } : never;
 
 /**
@@ -61,9 +63,11 @@ export function createFleetService({
     command: Without<CommandOf[K]>,
     context: CommandContext,
     tenantId: string | null = null,
+    /** Checked on the aggregate's state before the command is decided on it; throwing refuses the command (see Runner.run). */
+    guard?: (state: StateOf[K]) => void,
   ): Promise<CommandOutcome<unknown>> {
     const full = { ...command, metadata: meta(context) } as unknown as CommandOf[K];
-    const outcome = await runner.run(aggregates[kind] as never, streamOf[kind](id), full, context, tenantId);
+    const outcome = await runner.run(aggregates[kind] as never, streamOf[kind](id), full, context, tenantId, guard as never);
     if ((kind === 'node' || kind === 'region' || kind === 'cluster') && outcome.events.length > 0) directory.changed?.(outcome.position);
     return outcome;
   }
@@ -153,15 +157,16 @@ export function createFleetService({
       return { ...outcome, vmIds, failedMigrations: failed };
     },
 
-    /** Starts a stopped VM; a suspended tenant starts nothing. */
-    async startVm(context: CommandContext, vmId: string) {
+    /** Starts a stopped VM; a suspended tenant starts nothing. `guard` is checked on the VM first (see execute). */
+    async startVm(context: CommandContext, vmId: string, guard?: (vm: StateOf['vm']) => void) {
       const { state: vm } = await runner.read(aggregates.vm, streamOf.vm(vmId));
+      guard?.(vm);
       if (vm === null) throw notFound('vm', vmId);
       const tenant = await runner.read(aggregates.tenant, streamOf.tenant(vm.tenantId));
       if (tenant.state?.status === 'suspended') {
         throw new NovaCronError('NC_TENANT_SUSPENDED', `tenant ${vm.tenantId} is suspended and starts no VM`, { details: { tenantId: vm.tenantId } });
       }
-      return execute('vm', vmId, { type: 'StartVm', data: { vmId } }, context, vm.tenantId);
+      return execute('vm', vmId, { type: 'StartVm', data: { vmId } }, context, vm.tenantId, guard);
     },
 
     async createVm(context: CommandContext, input: Parameters<typeof vms.create>[1]): Promise<VmResult> {
