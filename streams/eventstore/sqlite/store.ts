@@ -1,9 +1,9 @@
 import { dirname } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { privateFile } from '../../files/private.ts';
-import { NovaCronError } from '../../errors/index.ts';
+import { isNovaCronError, NovaCronError } from '../../errors/index.ts';
 import { createCatchUpSubscription, type CatchUpSource } from '../catch-up.ts';
-import { expectationHolds, StreamDeletedError, WrongExpectedRevisionError } from '../errors.ts';
+import { StreamDeletedError } from '../errors.ts';
 import { assertEventSize, completeMetadata } from '../new-event.ts';
 import type {
   AppendOptions,
@@ -23,8 +23,11 @@ import type {
   Subscription,
 } from '../port.ts';
 import { parseStreamId } from '../stream-id.ts';
+import { openConnection } from './connection.ts';
+import type { Op, PreparedRow } from './group-commit.ts';
 import { migrate } from './schema.ts';
 import { EVENT_COLUMNS, StoredEvent, type DecodeData, type EventRow } from './stored-event.ts';
+import { createLoopWriter, createWorkerWriter, type Writer } from './writer.ts';
 
 export interface SqliteEventStoreOptions {
   /** Database file, or ':memory:'. */
@@ -43,6 +46,18 @@ export interface SqliteEventStoreOptions {
   pollIntervalMs?: number;
   /** Milliseconds to wait for another process's write lock before failing. */
   busyTimeoutMs?: number;
+  /**
+   * Where group commits run. 'worker' (default): in a worker thread with its
+   * own connection to the file, so the event loop goes on while a commit
+   * fsyncs (writer.ts). 'loop': on the store's connection, in its thread, as
+   * before the worker existed. A ':memory:' store, which no other connection
+   * can open, always writes on the loop.
+   */
+  writer?: 'worker' | 'loop';
+  /** Called after each group commit with its size and how long its transaction took. */
+  onGroupCommit?: (commit: { ops: number; transactionMs: number }) => void;
+  /** For tests: the writer worker's entry module. */
+  writerEntry?: URL;
   now?: () => Date;
 }
 
@@ -50,18 +65,6 @@ export interface SqliteEventStore extends EventStore {
   /** The connection's durability settings, read back from SQLite. */
   readonly settings: { journalMode: string; synchronous: 'full' | 'normal' | 'other' };
 }
-
-interface PreparedRow {
-  type: string;
-  eventId: string;
-  dataJson: string;
-  metadataJson: string;
-}
-
-type Op =
-  | { kind: 'append'; streamId: string; category: string; rows: PreparedRow[]; expected: ExpectedRevision }
-  | { kind: 'delete' | 'tombstone'; streamId: string; expected: ExpectedRevision }
-  | { kind: 'metadata'; streamId: string; metadata: StreamMetadata };
 
 interface Pending {
   op: Op;
@@ -82,40 +85,27 @@ export function createSqliteEventStore({
   maxBatch = 2048,
   pollIntervalMs = 250,
   busyTimeoutMs = 5000,
+  writer: writeIn = 'worker',
+  onGroupCommit,
+  writerEntry,
   now = () => new Date(),
 }: SqliteEventStoreOptions): SqliteEventStore {
   if (typeof path !== 'string' || path.length === 0) throw new TypeError('createSqliteEventStore: path is required');
   if (sync !== 'full' && sync !== 'normal') throw new TypeError(`createSqliteEventStore: sync must be 'full' or 'normal', got ${String(sync)}`);
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new TypeError('createSqliteEventStore: maxBatch must be a positive integer');
+  if (writeIn !== 'worker' && writeIn !== 'loop') throw new TypeError(`createSqliteEventStore: writer must be 'worker' or 'loop', got ${String(writeIn)}`);
 
   privateFile(path, dirname(path));
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma(`synchronous = ${sync === 'full' ? 'FULL' : 'NORMAL'}`);
-  db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-  db.pragma('foreign_keys = ON');
+  // This connection serves every read; writes go through `writer` (see Writer in writer.ts).
+  const db = openConnection(path, { sync, busyTimeoutMs });
   migrate(db);
+  const writer: Writer =
+    path === ':memory:' || writeIn === 'loop'
+      ? createLoopWriter(db)
+      : createWorkerWriter({ path, sync, busyTimeoutMs, ...(writerEntry ? { entry: writerEntry } : {}) });
 
   const sql = {
-    eventById: db.prepare<[string], { stream_id: string; revision: number; position: number }>(
-      'SELECT stream_id, revision, position FROM events WHERE event_id = ?',
-    ),
     stream: db.prepare<[string], StreamRow>('SELECT last_revision, status, metadata FROM streams WHERE stream_id = ?'),
-    insertEvent: db.prepare(
-      'INSERT INTO events (stream_id, revision, category, type, event_id, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    upsertStream: db.prepare(
-      `INSERT INTO streams (stream_id, last_revision, status) VALUES (?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET last_revision = excluded.last_revision, status = excluded.status`,
-    ),
-    setStatus: db.prepare('UPDATE streams SET status = ?, metadata = ? WHERE stream_id = ?'),
-    upsertMetadata: db.prepare(
-      `INSERT INTO streams (stream_id, last_revision, status, metadata) VALUES (?, -1, 'live', ?)
-       ON CONFLICT (stream_id) DO UPDATE SET metadata = excluded.metadata`,
-    ),
-    lastPositionOfStream: db.prepare<[string], { position: number }>(
-      'SELECT position FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1',
-    ),
     streamForwards: db
       .prepare<[string, number, number, number, number], EventRow>(
         `SELECT ${EVENT_COLUMNS} FROM events
@@ -129,14 +119,8 @@ export function createSqliteEventStore({
       )
       .raw(),
     head: db.prepare<[], { head: number | null }>('SELECT MAX(position) AS head FROM events'),
-    deleteSnapshot: db.prepare('DELETE FROM snapshots WHERE stream_id = ?'),
     readSnapshot: db.prepare<[string], { revision: number; version: number; state: string }>(
       'SELECT revision, version, state FROM snapshots WHERE stream_id = ?',
-    ),
-    writeSnapshot: db.prepare(
-      `INSERT INTO snapshots (stream_id, revision, version, state) VALUES (?, ?, ?, ?)
-       ON CONFLICT (stream_id) DO UPDATE SET revision = excluded.revision, version = excluded.version, state = excluded.state
-       WHERE excluded.revision >= snapshots.revision OR excluded.version <> snapshots.version`,
     ),
   };
 
@@ -160,6 +144,7 @@ export function createSqliteEventStore({
   }
 
   let closed = false;
+  let closing: Promise<void> | null = null;
   let queue: Pending[] = [];
   let flushScheduled = false;
   const commitListeners = new Set<() => void>();
@@ -169,151 +154,47 @@ export function createSqliteEventStore({
     if (closed) throw new NovaCronError('NC_STORE_CLOSED', 'the event store is closed', { retriable: true });
   };
 
-  const currentRevision = (row: StreamRow | undefined): number | 'no_stream' =>
-    !row || row.status === 'soft_deleted' || row.last_revision < 0 ? 'no_stream' : row.last_revision;
-
-  function checkExpectation(streamId: string, row: StreamRow | undefined, expected: ExpectedRevision): void {
-    if (row?.status === 'tombstoned') throw new StreamDeletedError(streamId);
-    // As in EventStoreDB, a soft-deleted stream takes `no_stream` and also its last revision (the one streamState reports).
-    if (row?.status === 'soft_deleted' && expected === row.last_revision) return;
-    const current = currentRevision(row);
-    if (!expectationHolds(expected, current)) throw new WrongExpectedRevisionError(streamId, expected, current);
-  }
-
-  /** Appending event ids that are already stored: the original result when they are the same events in the same place, else an error. */
-  function replayedAppend(op: Extract<Op, { kind: 'append' }>, first: { stream_id: string; revision: number }): AppendResult {
-    let last = { revision: -1, position: 0 };
-    op.rows.forEach((row, i) => {
-      const stored = sql.eventById.get(row.eventId);
-      if (!stored || stored.stream_id !== op.streamId || stored.revision !== first.revision + i) {
-        throw new NovaCronError(
-          'NC_IDEMPOTENCY_MISMATCH',
-          `event ${row.eventId} does not match what was stored for these event ids in ${first.stream_id}`,
-          { details: { streamId: op.streamId, eventId: row.eventId, storedIn: stored?.stream_id ?? null } },
-        );
-      }
-      last = { revision: stored.revision, position: stored.position };
-    });
-    return last;
-  }
-
-  function applyAppend(op: Extract<Op, { kind: 'append' }>, recordedAt: number): AppendResult {
-    const stream = sql.stream.get(op.streamId);
-    // The tombstone first, as EventStoreDB: a retry of events stored before it answers StreamDeleted, not their old result.
-    if (stream?.status === 'tombstoned') throw new StreamDeletedError(op.streamId);
-    const firstRow = op.rows[0];
-    if (firstRow) {
-      const first = sql.eventById.get(firstRow.eventId);
-      if (first) return replayedAppend(op, first);
-      for (const row of op.rows) {
-        if (sql.eventById.get(row.eventId)) {
-          throw new NovaCronError('NC_IDEMPOTENCY_MISMATCH', `event ${row.eventId} is already stored elsewhere`, {
-            details: { streamId: op.streamId, eventId: row.eventId },
-          });
-        }
-      }
-    }
-    checkExpectation(op.streamId, stream, op.expected);
-    let revision = stream ? stream.last_revision : -1;
-    if (!firstRow) {
-      return { revision, position: sql.lastPositionOfStream.get(op.streamId)?.position ?? 0 };
-    }
-    let position = 0;
-    for (const row of op.rows) {
-      revision += 1;
-      const info = sql.insertEvent.run(
-        op.streamId, revision, op.category, row.type, row.eventId, row.dataJson, row.metadataJson, recordedAt,
-      );
-      position = Number(info.lastInsertRowid);
-    }
-    sql.upsertStream.run(op.streamId, revision, 'live');
-    return { revision, position };
-  }
-
-  function applyDelete(op: Extract<Op, { kind: 'delete' | 'tombstone' }>): AppendResult {
-    const stream = sql.stream.get(op.streamId);
-    checkExpectation(op.streamId, stream, op.expected);
-    const lastRevision = stream?.last_revision ?? -1;
-    const metadata: StreamMetadata = stream?.metadata ? JSON.parse(stream.metadata) : {};
-    if (op.kind === 'delete') metadata.truncateBefore = lastRevision + 1;
-    sql.upsertStream.run(op.streamId, lastRevision, op.kind === 'delete' ? 'soft_deleted' : 'tombstoned');
-    sql.setStatus.run(op.kind === 'delete' ? 'soft_deleted' : 'tombstoned', JSON.stringify(metadata), op.streamId);
-    sql.deleteSnapshot.run(op.streamId);
-    return { revision: lastRevision, position: sql.lastPositionOfStream.get(op.streamId)?.position ?? 0 };
-  }
-
-  function applyMetadata(op: Extract<Op, { kind: 'metadata' }>): AppendResult {
-    const stream = sql.stream.get(op.streamId);
-    if (stream?.status === 'tombstoned') throw new StreamDeletedError(op.streamId);
-    if (stream?.status === 'soft_deleted') {
-      // As in EventStoreDB, new metadata undeletes a soft-deleted stream; the truncation the delete set stays, so its events stay gone.
-      const deleted: StreamMetadata = stream.metadata ? JSON.parse(stream.metadata) : {};
-      const truncateBefore = Math.max(op.metadata.truncateBefore ?? 0, deleted.truncateBefore ?? stream.last_revision + 1);
-      sql.setStatus.run('live', JSON.stringify({ ...op.metadata, truncateBefore }), op.streamId);
-      return { revision: stream.last_revision, position: 0 };
-    }
-    sql.upsertMetadata.run(op.streamId, JSON.stringify(op.metadata));
-    return { revision: stream?.last_revision ?? -1, position: 0 };
-  }
-
-  function applyOp(op: Op, recordedAt: number): AppendResult {
-    switch (op.kind) {
-      case 'append':
-        return applyAppend(op, recordedAt);
-      case 'delete':
-      case 'tombstone':
-        return applyDelete(op);
-      case 'metadata':
-        return applyMetadata(op);
-      default: {
-        const never: never = op;
-        throw new Error(`unknown operation ${JSON.stringify(never)}`);
-      }
-    }
-  }
-
   /**
-   * Group commit: every operation queued since the last flush is written in one
-   * IMMEDIATE transaction (one fsync with synchronous=FULL). Each keeps its own
-   * expected-revision check: a failed check throws before that operation writes
-   * anything, so it fails alone. Results are handed out only after COMMIT.
+   * Group commit: every operation queued while the previous batch was being
+   * written goes in the next batch (at most maxBatch), one IMMEDIATE
+   * transaction (one fsync with synchronous=FULL) in the writer, each
+   * operation with its own outcome (group-commit.ts). Results are handed out
+   * only after COMMIT, then the subscriptions waiting for a commit wake up.
    */
-  const groupCommit = db.transaction((batch: Pending[], recordedAt: number) =>
-    batch.map((pending) => {
-      try {
-        return { ok: true as const, result: applyOp(pending.op, recordedAt) };
-      } catch (error) {
-        if (error instanceof NovaCronError) return { ok: false as const, error };
-        throw error;
-      }
-    }),
-  );
-
+  let inFlight: Promise<void> | null = null;
   function flush(): void {
     flushScheduled = false;
-    if (queue.length === 0) return;
+    if (inFlight || queue.length === 0) return;
     const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
     queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
-    if (queue.length > 0) scheduleFlush();
-    let outcomes;
-    try {
-      outcomes = groupCommit.immediate(batch, now().getTime());
-    } catch (cause) {
-      const error = new NovaCronError('NC_STORE_UNAVAILABLE', `event store write failed: ${(cause as Error).message}`, {
-        retriable: true,
-        cause,
+    inFlight = writer
+      .commit(
+        batch.map((pending) => pending.op),
+        now().getTime(),
+      )
+      .then(
+        ({ outcomes, transactionMs }) => {
+          outcomes.forEach((outcome, i) => {
+            const pending = batch[i] as Pending;
+            if (outcome.ok) pending.resolve(outcome.result);
+            else pending.reject(outcome.error);
+          });
+          onGroupCommit?.({ ops: batch.length, transactionMs });
+          const listeners = [...commitListeners];
+          commitListeners.clear();
+          for (const listener of listeners) listener();
+        },
+        (cause: unknown) => {
+          const error = isNovaCronError(cause, 'NC_STORE_UNAVAILABLE')
+            ? cause
+            : new NovaCronError('NC_STORE_UNAVAILABLE', `event store write failed: ${(cause as Error).message}`, { retriable: true, cause });
+          for (const pending of batch) pending.reject(error);
+        },
+      )
+      .finally(() => {
+        inFlight = null;
+        if (queue.length > 0) scheduleFlush();
       });
-      for (const pending of batch) pending.reject(error);
-      return;
-    }
-    outcomes.forEach((outcome, i) => {
-      const pending = batch[i] as Pending;
-      if (outcome.ok) pending.resolve(outcome.result);
-      else pending.reject(outcome.error);
-    });
-    const listeners = [...commitListeners];
-    commitListeners.clear();
-    for (const listener of listeners) listener();
   }
 
   function scheduleFlush(): void {
@@ -508,7 +389,8 @@ export function createSqliteEventStore({
       parseStreamId(streamId);
       const stream = sql.stream.get(streamId);
       if (!stream || stream.status !== 'live' || snapshot.revision > stream.last_revision) return;
-      sql.writeSnapshot.run(streamId, snapshot.revision, snapshot.version, JSON.stringify(snapshot.state));
+      // Through the writer as well: a write on this connection would wait on the loop for the writer's lock.
+      await enqueue({ kind: 'snapshot', streamId, revision: snapshot.revision, version: snapshot.version, stateJson: JSON.stringify(snapshot.state) });
     },
 
     async headPosition(): Promise<number> {
@@ -516,15 +398,22 @@ export function createSqliteEventStore({
       return sql.head.get()?.head ?? 0;
     },
 
-    async close(): Promise<void> {
-      if (closed) return;
-      while (queue.length > 0) flush();
-      closed = true;
-      await Promise.all([...subscriptions].map((s) => s.stop()));
-      const listeners = [...commitListeners];
-      commitListeners.clear();
-      for (const listener of listeners) listener();
-      db.close();
+    close(): Promise<void> {
+      closing ??= (async () => {
+        closed = true;
+        // What was appended before close is written: the batch in the writer, then whatever queued behind it.
+        while (inFlight || queue.length > 0) {
+          if (!inFlight) flush();
+          await inFlight;
+        }
+        await Promise.all([...subscriptions].map((s) => s.stop()));
+        const listeners = [...commitListeners];
+        commitListeners.clear();
+        for (const listener of listeners) listener();
+        await writer.close();
+        db.close();
+      })();
+      return closing;
     },
   };
 }
