@@ -8,7 +8,7 @@ import type { VmSize, VmSpec } from '../../schemas/generated/events.ts';
 import { isNovaCronError, NovaCronError } from '../../streams/errors/index.ts';
 import type { CommandContext } from '../handling/context.ts';
 import type { CommandOutcome } from '../handling/handle-command.ts';
-import { rankCandidates, type PlacementPolicy } from '../placement/policy.ts';
+import { candidatesInOrder, type PlacementPolicy } from '../placement/policy.ts';
 import type { FleetDirectory } from '../placement/directory.ts';
 import { invalidState, notFound } from '../shared/errors.ts';
 import type { Vm, VmLifecycle } from '../vm/state.ts';
@@ -149,7 +149,7 @@ export function createVmFlows({ runner, directory, hooks, newId, reservationTime
     resources: { vcpus: number; memoryMiB: number; diskGiB: number },
     reservationId: string,
   ) {
-    for (const node of rankCandidates(directory, { ...query, resources })) {
+    for (const node of candidatesInOrder(directory, { ...query, resources })) {
       try {
         const reserved = await runner.run(aggregates.node, streamOf.node(node.nodeId), {
           type: 'ReserveCapacity',

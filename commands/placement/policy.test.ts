@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { FleetDirectory, PlacementNode } from './directory.ts';
-import { EQUALLY_GOOD, freeRoom, rankCandidates, type PlacementPolicy } from './policy.ts';
+import { candidatesInOrder, EQUALLY_GOOD, freeRoom, rankCandidates, type PlacementPolicy } from './policy.ts';
 
 const node = (nodeId: string, usedVcpus: number, { vcpus = 100, overcommitRatio = 1, regionId = 'r1' } = {}): PlacementNode => ({
   nodeId,
@@ -34,6 +34,22 @@ describe('placement policies', () => {
     expect(rank(nodes, 'consolidated')).toEqual(['c', 'a', 'b']);
     const mixed = [node('x', 10, { overcommitRatio: 2 }), node('y', 60), node('z', 20)];
     expect(rank(mixed, 'performance')).toEqual(['z', 'y', 'x']);
+  });
+
+  it('hands out the candidates lazily in the same order: a caller that stops at the first gets rankCandidates\' first', () => {
+    const nodes = Array.from({ length: 300 }, (_, i) => node(`n${i}`, i % 7 === 0 ? 0 : (i * 13) % 90));
+    const seeded = () => {
+      let x = 42;
+      return () => ((x = (x * 16807) % 2147483647) / 2147483647);
+    };
+    for (const policy of ['balanced', 'consolidated', 'performance'] as const) {
+      const query = { regionIds: ['r1'], resources: want, policy };
+      const all = rankCandidates(directoryOf(nodes), query, seeded()).map((n) => n.nodeId);
+      const lazy = candidatesInOrder(directoryOf(nodes), query, seeded());
+      const firstTwo = [lazy.next().value?.nodeId, lazy.next().value?.nodeId];
+      expect(firstTwo).toEqual(all.slice(0, 2));
+      expect([...candidatesInOrder(directoryOf(nodes), query, seeded())].map((n) => n.nodeId)).toEqual(all);
+    }
   });
 
   it('spreads over the nodes that fit equally well: concurrent creations do not all go to one node', () => {

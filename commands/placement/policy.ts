@@ -82,6 +82,17 @@ interface Scored {
  * queueing on one node's stream; the rest follow in the policy's order.
  */
 export function rankCandidates(directory: FleetDirectory, query: CandidateQuery, random: () => number = Math.random): PlacementNode[] {
+  return [...candidatesInOrder(directory, query, random)];
+}
+
+/**
+ * rankCandidates' order, handed out lazily: the equally good come at once, the
+ * rest are sorted only if a caller gets past all of them (a creation almost always
+ * takes the first; sorting ~1,000 nodes per creation showed in its profile).
+ * The scores and the shuffle are fixed at the first step, from the directory as
+ * it is then.
+ */
+export function* candidatesInOrder(directory: FleetDirectory, query: CandidateQuery, random: () => number = Math.random): Generator<PlacementNode, void, undefined> {
   const regions = new Set(query.regionIds);
   const excluded = new Set(query.exclude ?? []);
   // Asked once per region and cluster, not once per node: a directory over a projection answers
@@ -106,7 +117,7 @@ export function rankCandidates(directory: FleetDirectory, query: CandidateQuery,
     if (!fits(freeRoom(node), query.resources)) continue;
     scored.push(score(node, query));
   }
-  if (scored.length === 0) return [];
+  if (scored.length === 0) return;
   const byId = (a: PlacementNode, b: PlacementNode) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0);
   const order = (a: Scored, b: Scored) => a.key - b.key || a.then - b.then || byId(a.node, b.node);
   let best = scored[0] as Scored;
@@ -125,9 +136,9 @@ export function rankCandidates(directory: FleetDirectory, query: CandidateQuery,
     const j = Math.floor(random() * (i + 1));
     [first[i], first[j]] = [first[j] as PlacementNode, first[i] as PlacementNode];
   }
+  yield* first;
   rest.sort(order);
-  for (const s of rest) first.push(s.node);
-  return first;
+  for (const s of rest) yield s.node;
 }
 
 function score(node: PlacementNode, query: CandidateQuery): Scored {
