@@ -173,3 +173,17 @@ describe('in memory', () => {
     expect(store.getOrCreateDataKey('t1')).toBeNull();
   });
 });
+
+describe('isDestroyed, asked on every authenticated request', () => {
+  it('answers from memory while the file is unchanged, and sees a deletion by another process at once', () => {
+    const here = openStore();
+    const there = openStore();
+    expect(there.isDestroyed('never-had-a-key')).toBe(false); // remembered as alive there
+    expect(there.isDestroyed('never-had-a-key')).toBe(false);
+    expect(here.isDestroyed('never-had-a-key')).toBe(false);
+    here.destroyDataKey('never-had-a-key');
+    expect(there.isDestroyed('never-had-a-key')).toBe(true);
+    // And in the process that destroyed it.
+    expect(here.isDestroyed('never-had-a-key')).toBe(true);
+  });
+});

@@ -168,10 +168,13 @@ export const createKeyStore = ({
   // Keys by `${tenant}\u0000${version}`; the latest version per tenant beside them.
   const cache = new LRUCache<string, Buffer>({ max: cacheSize });
   const latest = new LRUCache<string, number>({ max: cacheSize });
+  // Tenants seen not destroyed since the file last changed: authentication asks on every request.
+  const alive = new LRUCache<string, true>({ max: cacheSize });
   const cacheKey = (tenantId: string, version: number) => `${tenantId}\u0000${version}`;
   const dropCaches = () => {
     cache.clear();
     latest.clear();
+    alive.clear();
   };
   // PRAGMA data_version changes when another connection (another process) commits to the
   // file: a key destroyed or rotated there must not stay usable here from the cache. Writes
@@ -365,13 +368,16 @@ export const createKeyStore = ({
         }
       }
       latest.delete(tenantId);
+      alive.delete(tenantId);
       checkpoint();
     },
 
     isDestroyed(tenantId) {
       followOtherWriters();
-      if (latest.has(tenantId)) return false;
-      return selectTenant.get(tenantId)?.destroyed_at != null;
+      if (latest.has(tenantId) || alive.has(tenantId)) return false;
+      const destroyed = selectTenant.get(tenantId)?.destroyed_at != null;
+      if (!destroyed) alive.set(tenantId, true);
+      return destroyed;
     },
 
     close() {
