@@ -122,7 +122,8 @@ describe.runIf(infra.run)('processors as Kafka consumer groups (Kafka + schema r
     const children: Child[] = [];
     let appending: Promise<void> = Promise.resolve();
     try {
-      const a = spawnChild('A', { slowApplyMs: 25 });
+      // 100 ms inside each transaction: wide enough that the SIGKILL lands while A is still in the batch it reported, on a loaded machine too.
+      const a = spawnChild('A', { slowApplyMs: 100 });
       children.push(a);
       await until('A to commit', () => a.commits > 0);
       // The rest is appended (and relayed) as a steady stream while the group works.
