@@ -198,6 +198,10 @@ beforeAll(async () => {
     NOVACRON_SESSION_WAIT_MS: '20',
   });
   await seedApi(f, { nodes: 2 });
+  // Start from projections that have applied the seed (the shard map's first rings are built in a
+  // worker that boots meanwhile): a session read naming a seeded stream then never waits on them.
+  const head = await f.platform.store.headPosition();
+  for (const name of f.platform.projections.names) expect(await f.platform.projections.waitFor(name, head, 30_000)).toBe(true);
 });
 afterAll(() => f.close());
 
