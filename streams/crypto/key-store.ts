@@ -318,16 +318,15 @@ export const createKeyStore = ({
     if (path !== ':memory:') db.pragma('wal_checkpoint(TRUNCATE)');
   };
 
-  return {
-    getOrCreateDataKey(tenantId) {
-      return this.getOrCreateCurrentKey(tenantId)?.key ?? null;
-    },
+  const getOrCreateCurrentKey = (tenantId: string): { version: number; key: Buffer } | null => {
+    requireTenantId(tenantId);
+    const found = loadLatest(tenantId);
+    return found === undefined ? create.immediate(tenantId) : found;
+  };
 
-    getOrCreateCurrentKey(tenantId) {
-      requireTenantId(tenantId);
-      const found = loadLatest(tenantId);
-      return found === undefined ? create.immediate(tenantId) : found;
-    },
+  return {
+    getOrCreateDataKey: (tenantId) => getOrCreateCurrentKey(tenantId)?.key ?? null,
+    getOrCreateCurrentKey,
 
     getDataKey(tenantId, version) {
       if (version === undefined) return loadLatest(tenantId)?.key ?? null;
